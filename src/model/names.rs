@@ -1,0 +1,151 @@
+//! Naming rules. New realm names become a directory under the run path, a
+//! containerd namespace and a cgroup directory, so they must be safe for all
+//! three at once.
+
+/// The rule, stated once so every error says the same thing.
+pub const REALM_NAME_RULE: &str =
+    "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+
+/// Checks a name for a new realm (or a namespace we create).
+pub fn validate_realm_name(name: &str) -> Result<(), String> {
+    validate_dns_label(name).map_err(|why| format!("invalid realm name {}: {why}; use {REALM_NAME_RULE}", quote(name)))
+}
+
+/// Checks a containerd namespace given with `--namespace`.
+pub fn validate_namespace(ns: &str) -> Result<(), String> {
+    validate_dns_label(ns).map_err(|why| format!("invalid namespace {}: {why}; use {REALM_NAME_RULE}", quote(ns)))
+}
+
+fn validate_dns_label(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.len() > 63 {
+        return Err("it is longer than 63 characters");
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err("it contains a character that is not a lowercase letter, digit or '-'");
+    }
+    let first = name.as_bytes()[0];
+    let last = name.as_bytes()[name.len() - 1];
+    if first == b'-' || last == b'-' {
+        return Err("it starts or ends with '-'");
+    }
+    Ok(())
+}
+
+/// Whether an existing directory name may be treated as a realm at all
+/// (listed, deleted). Looser than the creation rule: anything that is a
+/// single, non-special path component.
+pub fn is_listable_realm_dir(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && name != "run" && !name.contains('/')
+}
+
+/// Whether a name given on the command line for an existing realm is a single
+/// path component that cannot escape the run path.
+pub fn validate_existing_realm_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Err(format!(
+            "invalid realm name {}: it is not a single path component; realm names are {REALM_NAME_RULE}",
+            quote(name)
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a `k=v` label. Keys follow the Kubernetes shape loosely: printable,
+/// no spaces, no '='; values are printable without control characters.
+pub fn parse_label(text: &str) -> Result<(String, String), String> {
+    let Some((k, v)) = text.split_once('=') else {
+        return Err(format!("invalid label {}: expected key=value", quote(text)));
+    };
+    let key_ok = !k.is_empty()
+        && k.len() <= 253
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if !key_ok {
+        return Err(format!(
+            "invalid label key {}: use letters, digits, '-', '_', '.' and '/', at most 253 characters",
+            quote(k)
+        ));
+    }
+    if v.len() > 1024 || v.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "invalid label value for {k}: no control characters, at most 1024 characters"
+        ));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// Checks a registry server address: non-empty, no whitespace or control characters.
+pub fn validate_server(server: &str) -> Result<(), String> {
+    if server.is_empty() {
+        return Err("invalid --server: it is empty; give a registry host such as registry.example.com".into());
+    }
+    if server.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "invalid --server {}: it contains spaces or control characters; give a registry host such as registry.example.com",
+            quote(server)
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a username: non-empty, no control characters.
+pub fn validate_username(username: &str) -> Result<(), String> {
+    if username.is_empty() {
+        return Err("invalid --username: it is empty; give the registry account name".into());
+    }
+    if username.chars().any(|c| c.is_control()) {
+        return Err("invalid --username: it contains control characters".into());
+    }
+    Ok(())
+}
+
+/// Quotes a user-supplied string for an error line with control characters
+/// and escapes shown inert, so nothing typed can drive the terminal.
+pub fn quote(s: &str) -> String {
+    format!("{:?}", s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_dns_labels() {
+        for ok in ["a", "main", "team-42", "0", "a-b-c", &"a".repeat(63)] {
+            assert!(validate_realm_name(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_everything_else_with_the_rule() {
+        for bad in [
+            "", "../x", "a/b", "A", "-x", "x-", "a_b", ".", "..", "a b", "a\nb", "é", &"a".repeat(64),
+        ] {
+            let err = validate_realm_name(bad).unwrap_err();
+            assert!(err.contains(REALM_NAME_RULE), "{bad}: {err}");
+            assert!(!err.contains('\n'), "one line for {bad:?}");
+        }
+    }
+
+    #[test]
+    fn existing_names_cannot_escape() {
+        assert!(validate_existing_realm_name("Old_Realm").is_ok());
+        for bad in ["", ".", "..", "a/b", "../etc"] {
+            assert!(validate_existing_realm_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn labels_and_servers() {
+        assert_eq!(parse_label("team=a=b").unwrap(), ("team".into(), "a=b".into()));
+        assert!(parse_label("noequals").is_err());
+        assert!(parse_label("=v").is_err());
+        assert!(parse_label("k=\u{1b}[31m").is_err());
+        assert!(validate_server("registry.example.com:5000").is_ok());
+        assert!(validate_server("bad host").is_err());
+        assert!(validate_server("").is_err());
+        assert!(validate_username("").is_err());
+    }
+}

@@ -1,0 +1,194 @@
+//! The realm document as Kukeon documents it (`realm.yaml`, camelCase keys).
+//! Every level keeps the keys it does not know in `extra`, so a
+//! read-modify-write by the console never drops what another tool wrote.
+
+use serde::{Deserialize, Serialize};
+use serde_yaml_ng::Mapping;
+use std::collections::BTreeMap;
+
+pub const API_VERSION: &str = "v1beta1";
+pub const KIND: &str = "Realm";
+/// Shown in place of every password unless `--show-secrets` is given.
+pub const MASK: &str = "********";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmDoc {
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub spec: Spec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+fn default_api_version() -> String {
+    API_VERSION.to_string()
+}
+fn default_kind() -> String {
+    KIND.to_string()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry_credentials: Vec<RegistryCredential>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryCredential {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    /// Omitted means "the registry of the image reference".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_address: Option<String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtree_controllers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_ready: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerd_namespace_ready: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+/// Realm lifecycle states as Kukeon names them.
+pub mod state {
+    pub const CREATING: &str = "Creating";
+    pub const READY: &str = "Ready";
+    pub const DELETING: &str = "Deleting";
+    pub const FAILED: &str = "Failed";
+    pub const UNKNOWN: &str = "Unknown";
+}
+
+impl RealmDoc {
+    pub fn new(name: &str, namespace: &str, labels: BTreeMap<String, String>) -> Self {
+        RealmDoc {
+            api_version: API_VERSION.into(),
+            kind: KIND.into(),
+            metadata: Metadata { name: name.into(), labels, extra: Mapping::new() },
+            spec: Spec { namespace: Some(namespace.into()), ..Default::default() },
+            status: None,
+            extra: Mapping::new(),
+        }
+    }
+
+    /// The containerd namespace: `spec.namespace`, else `kukeon-<name>`.
+    pub fn namespace(&self) -> String {
+        match &self.spec.namespace {
+            Some(ns) if !ns.is_empty() => ns.clone(),
+            _ => default_namespace(&self.metadata.name),
+        }
+    }
+
+    pub fn status_mut(&mut self) -> &mut Status {
+        self.status.get_or_insert_with(Status::default)
+    }
+
+    pub fn state(&self) -> Option<&str> {
+        self.status.as_ref().and_then(|s| s.state.as_deref())
+    }
+
+    /// A copy safe to print: every password replaced by the mask.
+    pub fn masked(&self) -> RealmDoc {
+        let mut doc = self.clone();
+        for c in &mut doc.spec.registry_credentials {
+            c.password = MASK.into();
+        }
+        doc
+    }
+}
+
+pub fn default_namespace(realm: &str) -> String {
+    format!("kukeon-{realm}")
+}
+
+impl RegistryCredential {
+    pub fn server(&self) -> &str {
+        self.server_address.as_deref().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_document_fills_namespace() {
+        let doc: RealmDoc = serde_yaml_ng::from_str("metadata:\n  name: main\nspec: {}\n").unwrap();
+        assert_eq!(doc.namespace(), "kukeon-main");
+        assert_eq!(doc.api_version, API_VERSION);
+    }
+
+    #[test]
+    fn unknown_keys_survive_round_trip() {
+        let text = "apiVersion: v1beta1\nkind: Realm\nfuture: 1\nmetadata:\n  name: m\n  annotations:\n    a: b\nspec:\n  namespace: ns\n  quota: {cpu: 2}\n  registryCredentials:\n  - username: u\n    password: p\n    serverAddress: r.io\n    email: e@x\nstatus:\n  state: Ready\n  custom: x\n";
+        let doc: RealmDoc = serde_yaml_ng::from_str(text).unwrap();
+        let back = serde_yaml_ng::to_string(&doc).unwrap();
+        let again: RealmDoc = serde_yaml_ng::from_str(&back).unwrap();
+        assert_eq!(doc, again);
+        for key in ["future", "annotations", "quota", "email", "custom"] {
+            assert!(back.contains(key), "{key} lost in:\n{back}");
+        }
+    }
+
+    #[test]
+    fn masking_hides_every_password() {
+        let mut doc = RealmDoc::new("m", "ns", Default::default());
+        doc.spec.registry_credentials.push(RegistryCredential {
+            username: "u".into(),
+            password: "hunter2".into(),
+            server_address: Some("r.io".into()),
+            extra: Mapping::new(),
+        });
+        let text = serde_yaml_ng::to_string(&doc.masked()).unwrap();
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains(MASK));
+    }
+}
