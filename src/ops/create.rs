@@ -1,0 +1,278 @@
+//! Creating (or repairing) a realm: record, containerd namespace, cgroup
+//! subtree, then the record again as Ready. A failure rolls back exactly what
+//! this call created, in reverse order.
+
+use super::{now_rfc3339, Host, OpError, OpResult};
+use crate::model::names::{validate_namespace, validate_realm_name};
+use crate::model::realm::{default_namespace, state};
+use crate::model::RealmDoc;
+use crate::runtime::Runtime;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Existed,
+    /// Was missing from an existing realm and has been made again.
+    Repaired,
+    Updated,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Existed => "already existed",
+            Outcome::Repaired => "repaired",
+            Outcome::Updated => "updated",
+        }
+    }
+}
+
+/// One step of a create, reported as it completes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub step: &'static str,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateReport {
+    pub realm: String,
+    pub namespace: String,
+    pub cgroup_path: String,
+    pub steps: Vec<Step>,
+}
+
+/// What this call made, so a failure can undo exactly that.
+#[derive(Default)]
+struct Made {
+    realm_dir: Option<PathBuf>,
+    record: bool,
+    namespace: Option<String>,
+    cgroup_dirs: Vec<PathBuf>,
+}
+
+pub async fn create_realm(
+    host: &Host,
+    rt: &Runtime,
+    req: &CreateRequest,
+    progress: &mut (dyn FnMut(&Step) + Send),
+) -> OpResult<CreateReport> {
+    validate_realm_name(&req.name).map_err(OpError::usage)?;
+    if let Some(ns) = &req.namespace {
+        validate_namespace(ns).map_err(OpError::usage)?;
+    }
+    let name = req.name.as_str();
+    let mut made = Made::default();
+    let mut steps = Vec::new();
+    let mut report = |step: Step, steps: &mut Vec<Step>| {
+        progress(&step);
+        steps.push(step);
+    };
+
+    // Step 1: the record, under the realm's lock for the whole create so
+    // concurrent creates of one realm serialize and only one says "created".
+    let realm_dir = host.store.realm_dir(name);
+    if !realm_dir.exists() {
+        made.realm_dir = Some(realm_dir.clone());
+    }
+    let lock = host.store.lock(name).map_err(|e| OpError::io("cannot create the realm directory", &realm_dir, &e))?;
+    let existing = match host.store.entry(name).map(|e| e.record) {
+        Some(Ok(doc)) => Some(doc),
+        Some(Err(err)) if made.realm_dir.is_none() && err.message != "record is missing" => {
+            return Err(OpError::failed(format!(
+                "realm {name:?} has an unusable record: {err}; fix it or delete the realm first"
+            )));
+        }
+        _ => None,
+    };
+    let mut doc = match existing {
+        Some(doc) => {
+            if let Some(ns) = &req.namespace {
+                if *ns != doc.namespace() {
+                    return Err(OpError::usage(format!(
+                        "realm {name:?} already exists with namespace {:?}; drop --namespace or delete the realm first",
+                        doc.namespace()
+                    )));
+                }
+            }
+            report(
+                Step { step: "record", outcome: Outcome::Existed, detail: host.store.record_path(name).display().to_string() },
+                &mut steps,
+            );
+            doc
+        }
+        None => {
+            let namespace = req.namespace.clone().unwrap_or_else(|| default_namespace(name));
+            let mut doc = RealmDoc::new(name, &namespace, req.labels.clone());
+            let now = now_rfc3339();
+            let status = doc.status_mut();
+            status.state = Some(state::CREATING.into());
+            status.created_at = Some(now.clone());
+            status.updated_at = Some(now);
+            status.cgroup_path = Some(host.settings.realm_cgroup(name));
+            if let Err(e) = host.store.write_record(&doc, &lock) {
+                let err = OpError::io("cannot write the realm record", &host.store.record_path(name), &e);
+                return Err(rollback(host, rt, name, made, "record", err).await);
+            }
+            made.record = true;
+            report(
+                Step { step: "record", outcome: Outcome::Created, detail: host.store.record_path(name).display().to_string() },
+                &mut steps,
+            );
+            doc
+        }
+    };
+    let repairing = !made.record;
+    let namespace = doc.namespace();
+    let (_, group) = host.realm_targets(name, Some(&doc));
+
+    // Step 2: the containerd namespace.
+    let ns_labels = BTreeMap::from([("kukeon.io/realm".to_string(), name.to_string())]);
+    match rt.create_namespace(&namespace, &ns_labels).await {
+        Ok(created) => {
+            if created {
+                made.namespace = Some(namespace.clone());
+            }
+            let outcome = match (created, repairing) {
+                (false, _) => Outcome::Existed,
+                (true, true) => Outcome::Repaired,
+                (true, false) => Outcome::Created,
+            };
+            report(Step { step: "namespace", outcome, detail: namespace.clone() }, &mut steps);
+        }
+        Err(e) => {
+            let err = OpError::from(e);
+            return Err(fail(host, rt, name, made, "namespace", err, &mut doc, &lock).await);
+        }
+    }
+
+    // Step 3: the cgroup subtree.
+    let controllers = match host.cgroups.create(&group) {
+        Ok(created) => {
+            let outcome = match (created.created.is_empty(), repairing) {
+                (true, _) => Outcome::Existed,
+                (false, true) => Outcome::Repaired,
+                (false, false) => Outcome::Created,
+            };
+            made.cgroup_dirs = created.created.clone();
+            let where_ = created
+                .created
+                .first()
+                .or(created.existed.first())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| group.clone());
+            let count = created.created.len() + created.existed.len();
+            let detail = if count > 1 { format!("{where_} (+{} hierarchies)", count - 1) } else { where_ };
+            report(Step { step: "cgroup", outcome, detail }, &mut steps);
+            created.controllers
+        }
+        Err(e) => {
+            let err = OpError::io("cannot create the cgroup", std::path::Path::new(&group), &e);
+            return Err(fail(host, rt, name, made, "cgroup", err, &mut doc, &lock).await);
+        }
+    };
+
+    // Step 4: the record, Ready, with what was observed.
+    let before = doc.clone();
+    let now = now_rfc3339();
+    let status = doc.status_mut();
+    status.state = Some(state::READY.into());
+    status.cgroup_path = Some(group.clone());
+    status.subtree_controllers = controllers;
+    status.containerd_namespace_ready = Some(true);
+    status.cgroup_ready = Some(true);
+    status.reason = None;
+    status.message = None;
+    status.created_at.get_or_insert_with(|| now.clone());
+    status.ready_at.get_or_insert_with(|| now.clone());
+    if status.observed_generation.is_none() {
+        status.observed_generation = Some(0);
+    }
+    let changed = doc != before;
+    if changed {
+        doc.status_mut().updated_at = Some(now);
+        if let Err(e) = host.store.write_record(&doc, &lock) {
+            let err = OpError::io("cannot write the realm record", &host.store.record_path(name), &e);
+            return Err(fail(host, rt, name, made, "status", err, &mut doc, &lock).await);
+        }
+    }
+    if made.record {
+        // The record step already said "created"; the status write completes it.
+    } else if changed {
+        report(Step { step: "status", outcome: Outcome::Updated, detail: "Ready".into() }, &mut steps);
+    }
+    drop(lock);
+    Ok(CreateReport { realm: name.into(), namespace, cgroup_path: group, steps })
+}
+
+/// A failure after the record exists: undo what this call made; a record
+/// that existed before is kept and marked Failed with the reason.
+#[allow(clippy::too_many_arguments)]
+async fn fail(
+    host: &Host,
+    rt: &Runtime,
+    name: &str,
+    made: Made,
+    step: &str,
+    err: OpError,
+    doc: &mut RealmDoc,
+    lock: &crate::store::atomic::LockGuard,
+) -> OpError {
+    if !made.record {
+        let status = doc.status_mut();
+        status.state = Some(state::FAILED.into());
+        status.reason = Some(format!("{step}Failed"));
+        status.message = Some(err.message.clone());
+        status.updated_at = Some(now_rfc3339());
+        let _ = host.store.write_record(doc, lock);
+    }
+    rollback(host, rt, name, made, step, err).await
+}
+
+async fn rollback(host: &Host, rt: &Runtime, name: &str, made: Made, step: &str, err: OpError) -> OpError {
+    let mut undone = Vec::new();
+    let mut left = Vec::new();
+    if !made.cgroup_dirs.is_empty() {
+        match host.cgroups.remove_dirs(&made.cgroup_dirs) {
+            Ok(()) => undone.push("cgroup"),
+            Err(e) => left.push(format!("cgroup ({e})")),
+        }
+    }
+    if let Some(ns) = &made.namespace {
+        match rt.delete_namespace(ns).await {
+            Ok(_) => undone.push("namespace"),
+            Err(e) => left.push(format!("namespace {ns} ({e})")),
+        }
+    }
+    if made.record || made.realm_dir.is_some() {
+        let removed = match &made.realm_dir {
+            Some(_) => host.store.remove_realm_dir(name).map(|_| ()),
+            None => std::fs::remove_file(host.store.record_path(name)),
+        };
+        match removed {
+            Ok(()) => undone.push("record"),
+            Err(e) => left.push(format!("record ({e})")),
+        }
+    }
+    let mut message = format!("create realm {name:?} failed at step {step}: {}", err.message);
+    if !undone.is_empty() {
+        message.push_str(&format!("; rolled back: {}", undone.join(", ")));
+    }
+    if !left.is_empty() {
+        message.push_str(&format!("; could not roll back: {}", left.join(", ")));
+    }
+    OpError { kind: err.kind, message }
+}

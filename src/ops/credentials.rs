@@ -1,0 +1,113 @@
+//! Registry credentials scoped to a realm, stored in its record. Passwords
+//! leave this module masked unless the caller explicitly asks otherwise.
+
+use super::{now_rfc3339, Host, OpError, OpResult};
+use crate::model::names::{validate_server, validate_username};
+use crate::model::realm::MASK;
+use crate::model::RegistryCredential;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialChange {
+    Added,
+    Updated,
+}
+
+/// A credential as shown: the password is the mask unless revealed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialView {
+    pub server: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// Adds a credential, or replaces the password of the entry with the same
+/// server and username.
+pub fn upsert_credential(
+    host: &Host,
+    realm: &str,
+    server: &str,
+    username: &str,
+    password: &str,
+) -> OpResult<CredentialChange> {
+    validate_server(server).map_err(OpError::usage)?;
+    validate_username(username).map_err(OpError::usage)?;
+    if password.is_empty() {
+        return Err(OpError::usage(
+            "the password is empty; pipe it with --password-stdin or give --from-file with a non-empty file",
+        ));
+    }
+    modify_record(host, realm, |doc| {
+        let creds = &mut doc.spec.registry_credentials;
+        match creds.iter_mut().find(|c| c.server() == server && c.username == username) {
+            Some(existing) => {
+                existing.password = password.to_string();
+                Ok(CredentialChange::Updated)
+            }
+            None => {
+                creds.push(RegistryCredential {
+                    username: username.into(),
+                    password: password.into(),
+                    server_address: Some(server.into()),
+                    extra: Default::default(),
+                });
+                Ok(CredentialChange::Added)
+            }
+        }
+    })
+}
+
+/// Removes the entries for `server` (and `username`, when given); returns how many.
+pub fn delete_credential(host: &Host, realm: &str, server: &str, username: Option<&str>) -> OpResult<usize> {
+    validate_server(server).map_err(OpError::usage)?;
+    modify_record(host, realm, |doc| {
+        let creds = &mut doc.spec.registry_credentials;
+        let before = creds.len();
+        creds.retain(|c| !(c.server() == server && username.is_none_or(|u| c.username == u)));
+        let removed = before - creds.len();
+        if removed == 0 {
+            let who = username.map(|u| format!(" and username {u:?}")).unwrap_or_default();
+            return Err(OpError::failed(format!(
+                "realm {realm:?} has no registry credential for server {server:?}{who}; list them with `kuke-tui get registry-credentials {realm}`"
+            )));
+        }
+        Ok(removed)
+    })
+}
+
+pub fn list_credentials(host: &Host, realm: &str, show_secrets: bool) -> OpResult<Vec<CredentialView>> {
+    let doc = host.require_realm(realm)?;
+    Ok(doc
+        .spec
+        .registry_credentials
+        .iter()
+        .map(|c| CredentialView {
+            server: c.server().to_string(),
+            username: c.username.clone(),
+            password: if show_secrets { c.password.clone() } else { MASK.into() },
+        })
+        .collect())
+}
+
+/// Read-modify-write of a realm record under its lock; nothing is written
+/// when `change` fails.
+fn modify_record<T>(
+    host: &Host,
+    realm: &str,
+    change: impl FnOnce(&mut crate::model::RealmDoc) -> OpResult<T>,
+) -> OpResult<T> {
+    host.require_realm(realm)?;
+    let path = host.store.record_path(realm);
+    let lock = host.store.lock(realm).map_err(|e| OpError::io("cannot lock", &path, &e))?;
+    // Re-read under the lock: another writer may have changed it meanwhile.
+    let mut doc = host
+        .store
+        .read_record(realm)
+        .map_err(|e| OpError::failed(format!("realm {realm:?} has an unusable record: {e}")))?;
+    let result = change(&mut doc)?;
+    doc.status_mut().updated_at = Some(now_rfc3339());
+    host.store.write_record(&doc, &lock).map_err(|e| OpError::io("cannot write", &path, &e))?;
+    Ok(result)
+}

@@ -1,0 +1,337 @@
+//! Deleting a realm is two values: a `DeletePlan` (everything that would go,
+//! printed by `--dry-run` and shown in the console's dialog) and its
+//! execution, which re-reads each kind of object as it goes so that a rerun
+//! after a failure finishes the job.
+
+use super::{now_rfc3339, Host, OpError, OpResult, SYSTEM_REALMS};
+use crate::model::names::validate_existing_realm_name;
+use crate::model::realm::state;
+use crate::runtime::{Runtime, RuntimeErrorKind, TaskStatus};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Containers torn down at once: enough to overlap the grace periods,
+/// few enough not to swamp the daemon.
+const TEARDOWN_CONCURRENCY: usize = 8;
+const SIGTERM: u32 = 15;
+const SIGKILL: u32 = 9;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedTask {
+    pub id: String,
+    pub pid: u32,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedSnapshot {
+    pub snapshotter: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletePlan {
+    pub realm: String,
+    pub namespace: String,
+    pub cgroup_path: String,
+    pub record_present: bool,
+    pub system_realm: bool,
+    pub spaces: Vec<String>,
+    pub namespace_exists: bool,
+    pub tasks: Vec<PlannedTask>,
+    pub containers: Vec<String>,
+    pub snapshots: Vec<PlannedSnapshot>,
+    pub images: Vec<String>,
+    pub leases: Vec<String>,
+    pub content: Vec<String>,
+    /// Deepest first, across every hierarchy.
+    pub cgroup_dirs: Vec<PathBuf>,
+    /// Every file and directory under the realm's run-path directory, deepest first.
+    pub files: Vec<PathBuf>,
+}
+
+impl DeletePlan {
+    /// Nothing of the realm exists anywhere.
+    pub fn is_gone(&self) -> bool {
+        !self.namespace_exists && self.cgroup_dirs.is_empty() && self.files.is_empty()
+    }
+
+    /// Workloads or spaces that a plain (non-cascade) delete refuses to touch.
+    pub fn has_contents(&self) -> bool {
+        !(self.tasks.is_empty() && self.containers.is_empty() && self.images.is_empty() && self.spaces.is_empty())
+    }
+
+    pub fn contents_summary(&self) -> String {
+        format!(
+            "{} task(s), {} container(s), {} image(s), {} space(s)",
+            self.tasks.len(),
+            self.containers.len(),
+            self.images.len(),
+            self.spaces.len()
+        )
+    }
+}
+
+pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<DeletePlan> {
+    validate_existing_realm_name(name).map_err(OpError::usage)?;
+    let entry = host.store.entry(name);
+    let record = entry.as_ref().and_then(|e| e.record.as_ref().ok());
+    let (namespace, group) = host.realm_targets(name, record);
+    let namespace_exists = rt.list_namespaces().await?.iter().any(|n| n.name == namespace);
+    let mut plan = DeletePlan {
+        realm: name.into(),
+        system_realm: SYSTEM_REALMS.contains(&name) || SYSTEM_REALMS.contains(&namespace.as_str()),
+        record_present: record.is_some(),
+        spaces: host.store.spaces(name),
+        namespace_exists,
+        tasks: Vec::new(),
+        containers: Vec::new(),
+        snapshots: Vec::new(),
+        images: Vec::new(),
+        leases: Vec::new(),
+        content: Vec::new(),
+        cgroup_dirs: host.cgroups.subtree_dirs(&group),
+        files: host.store.subtree(name),
+        namespace,
+        cgroup_path: group,
+    };
+    if namespace_exists {
+        let ns = plan.namespace.as_str();
+        let (tasks, containers, images, leases, content, snapshots) = tokio::try_join!(
+            rt.list_tasks(ns),
+            rt.list_containers(ns),
+            rt.list_images(ns),
+            rt.list_leases(ns),
+            rt.list_content(ns),
+            list_all_snapshots(rt, ns),
+        )?;
+        plan.tasks = tasks
+            .into_iter()
+            .map(|t| PlannedTask { id: t.container_id, pid: t.pid, status: t.status.as_str().into() })
+            .collect();
+        plan.containers = containers.into_iter().map(|c| c.id).collect();
+        plan.images = images.into_iter().map(|i| i.name).collect();
+        plan.leases = leases;
+        plan.content = content.into_iter().map(|c| c.digest).collect();
+        plan.snapshots = snapshots
+            .into_iter()
+            .map(|s| PlannedSnapshot { snapshotter: s.snapshotter, key: s.key })
+            .collect();
+    }
+    Ok(plan)
+}
+
+async fn list_all_snapshots(rt: &Runtime, ns: &str) -> Result<Vec<crate::runtime::SnapshotInfo>, crate::runtime::RuntimeError> {
+    let mut all = Vec::new();
+    for snapshotter in rt.snapshotters().await? {
+        all.extend(rt.list_snapshots(ns, &snapshotter).await?);
+    }
+    Ok(all)
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteOptions {
+    pub cascade: bool,
+    pub force: bool,
+    /// How long a task has after SIGTERM before SIGKILL.
+    pub grace: Duration,
+}
+
+/// One finished step of a delete.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteStep {
+    pub step: &'static str,
+    pub removed: usize,
+    pub detail: String,
+}
+
+/// Checks a plan against the options; an error here means nothing was touched.
+pub fn check_plan(plan: &DeletePlan, opts: &DeleteOptions) -> OpResult<()> {
+    if plan.system_realm && !opts.force {
+        return Err(OpError::usage(format!(
+            "realm {:?} is the system realm that runs the Kukeon daemon; refusing to delete it without --force",
+            plan.realm
+        )));
+    }
+    if !opts.cascade && plan.has_contents() {
+        return Err(OpError::failed(format!(
+            "realm {:?} is not empty: {}; use --cascade to delete them too (--dry-run shows the plan)",
+            plan.realm,
+            plan.contents_summary()
+        )));
+    }
+    Ok(())
+}
+
+/// Tears the realm down in a safe order. Each step lists its objects again,
+/// so anything that appeared or survived since the plan is handled too.
+pub async fn execute_delete(
+    host: &Host,
+    rt: &Runtime,
+    plan: &DeletePlan,
+    opts: &DeleteOptions,
+    progress: &mut (dyn FnMut(&DeleteStep) + Send),
+) -> OpResult<Vec<DeleteStep>> {
+    check_plan(plan, opts)?;
+    let name = plan.realm.as_str();
+    let ns = plan.namespace.as_str();
+    let mut steps = Vec::new();
+    let mut done = |step: DeleteStep, steps: &mut Vec<DeleteStep>| {
+        progress(&step);
+        steps.push(step);
+    };
+    let fail = |step: &str, err: String| OpError::failed(format!("delete realm {name:?} failed at step {step}: {err}; run the same command again to finish"));
+
+    mark_deleting(host, name);
+    let namespace_exists = rt.list_namespaces().await?.iter().any(|n| n.name == ns);
+    if namespace_exists {
+        // Tasks: SIGTERM, SIGKILL after the grace period, wait, delete.
+        let tasks = rt.list_tasks(ns).await?;
+        let results: Vec<Result<(), String>> = stream::iter(tasks)
+            .map(|t| async move { stop_task(rt, ns, &t.container_id, t.status, opts.grace).await })
+            .buffer_unordered(TEARDOWN_CONCURRENCY)
+            .collect()
+            .await;
+        let removed = results.len();
+        if let Some(err) = results.into_iter().find_map(Result::err) {
+            return Err(fail("tasks", err));
+        }
+        done(DeleteStep { step: "tasks", removed, detail: "stopped and deleted".into() }, &mut steps);
+
+        // Containers, each with its own snapshot.
+        let containers = rt.list_containers(ns).await?;
+        let results: Vec<Result<(), String>> = stream::iter(containers)
+            .map(|c| async move {
+                rt.delete_container(ns, &c.id).await.map_err(|e| format!("container {}: {e}", c.id))?;
+                if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
+                    ignore_not_found(rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key).await)
+                        .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
+                }
+                Ok(())
+            })
+            .buffer_unordered(TEARDOWN_CONCURRENCY)
+            .collect()
+            .await;
+        let removed = results.len();
+        if let Some(err) = results.into_iter().find_map(Result::err) {
+            return Err(fail("containers", err));
+        }
+        done(DeleteStep { step: "containers", removed, detail: "deleted".into() }, &mut steps);
+
+        // Remaining snapshots, leaves first (a parent cannot go before its children).
+        let removed = remove_snapshots(rt, ns).await.map_err(|e| fail("snapshots", e))?;
+        done(DeleteStep { step: "snapshots", removed, detail: "removed".into() }, &mut steps);
+
+        let images = rt.list_images(ns).await?;
+        let count = images.len();
+        for (i, image) in images.iter().enumerate() {
+            // Synchronous garbage collection on the last one only.
+            ignore_not_found(rt.delete_image(ns, &image.name, i + 1 == count).await)
+                .map_err(|e| fail("images", format!("{}: {e}", image.name)))?;
+        }
+        done(DeleteStep { step: "images", removed: count, detail: "deleted".into() }, &mut steps);
+
+        let leases = rt.list_leases(ns).await?;
+        for lease in &leases {
+            ignore_not_found(rt.delete_lease(ns, lease).await).map_err(|e| fail("leases", format!("{lease}: {e}")))?;
+        }
+        done(DeleteStep { step: "leases", removed: leases.len(), detail: "deleted".into() }, &mut steps);
+
+        let content = rt.list_content(ns).await?;
+        for blob in &content {
+            ignore_not_found(rt.delete_content(ns, &blob.digest).await)
+                .map_err(|e| fail("content", format!("{}: {e}", blob.digest)))?;
+        }
+        done(DeleteStep { step: "content", removed: content.len(), detail: "blobs deleted".into() }, &mut steps);
+
+        let deleted = rt.delete_namespace(ns).await.map_err(|e| fail("namespace", e.to_string()))?;
+        done(DeleteStep { step: "namespace", removed: deleted as usize, detail: ns.into() }, &mut steps);
+    } else {
+        done(DeleteStep { step: "namespace", removed: 0, detail: format!("{ns} (already gone)") }, &mut steps);
+    }
+
+    let removed = host
+        .cgroups
+        .remove(&plan.cgroup_path, Duration::from_secs(5))
+        .map_err(|e| fail("cgroup", e.to_string()))?;
+    done(DeleteStep { step: "cgroup", removed: removed.len(), detail: plan.cgroup_path.clone() }, &mut steps);
+
+    let removed = host
+        .store
+        .remove_realm_dir(name)
+        .map_err(|e| fail("files", OpError::io("cannot remove", &host.store.realm_dir(name), &e).message))?;
+    done(
+        DeleteStep { step: "files", removed: removed.len(), detail: host.store.realm_dir(name).display().to_string() },
+        &mut steps,
+    );
+    Ok(steps)
+}
+
+/// Records that a delete is under way, so a half-finished delete is visible.
+/// Best effort: a realm without a usable record has nothing to mark.
+fn mark_deleting(host: &Host, name: &str) {
+    if host.store.read_record(name).is_err() {
+        return;
+    }
+    let Ok(lock) = host.store.lock(name) else { return };
+    if let Ok(mut doc) = host.store.read_record(name) {
+        let status = doc.status_mut();
+        status.state = Some(state::DELETING.into());
+        status.updated_at = Some(now_rfc3339());
+        let _ = host.store.write_record(&doc, &lock);
+    }
+}
+
+async fn stop_task(rt: &Runtime, ns: &str, id: &str, status: TaskStatus, grace: Duration) -> Result<(), String> {
+    let ctx = |e: crate::runtime::RuntimeError| format!("task {id}: {e}");
+    if matches!(status, TaskStatus::Paused | TaskStatus::Pausing) {
+        ignore_not_found(rt.resume_task(ns, id).await.map(|_| true)).map_err(ctx)?;
+    }
+    if matches!(status, TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing) {
+        ignore_not_found(rt.kill_task(ns, id, SIGTERM, true).await.map(|_| true)).map_err(ctx)?;
+        if rt.wait_task(ns, id, grace).await.map_err(ctx)?.is_none() {
+            ignore_not_found(rt.kill_task(ns, id, SIGKILL, true).await.map(|_| true)).map_err(ctx)?;
+            if rt.wait_task(ns, id, Duration::from_secs(10)).await.map_err(ctx)?.is_none() {
+                return Err(format!("task {id} did not exit 10s after SIGKILL"));
+            }
+        }
+    }
+    ignore_not_found(rt.delete_task(ns, id).await).map_err(ctx)?;
+    Ok(())
+}
+
+async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
+    let mut removed = 0;
+    for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
+        loop {
+            let snaps = rt.list_snapshots(ns, &snapshotter).await.map_err(|e| e.to_string())?;
+            if snaps.is_empty() {
+                break;
+            }
+            let parents: HashSet<&str> = snaps.iter().filter_map(|s| s.parent.as_deref()).collect();
+            let leaves: Vec<_> = snaps.iter().filter(|s| !parents.contains(s.key.as_str())).collect();
+            if leaves.is_empty() {
+                return Err(format!("snapshots in {snapshotter} form a cycle; cannot order their removal"));
+            }
+            for leaf in leaves {
+                ignore_not_found(rt.remove_snapshot(ns, &snapshotter, &leaf.key).await)
+                    .map_err(|e| format!("snapshot {}: {e}", leaf.key))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn ignore_not_found(result: Result<bool, crate::runtime::RuntimeError>) -> Result<bool, crate::runtime::RuntimeError> {
+    match result {
+        Err(e) if e.kind == RuntimeErrorKind::NotFound => Ok(false),
+        other => other,
+    }
+}

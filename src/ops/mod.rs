@@ -1,0 +1,101 @@
+//! The operations core: everything the console shows and every change it
+//! makes, as plain functions over the three adapters. The CLI and the TUI
+//! call only this module, so they cannot disagree.
+
+pub mod create;
+pub mod credentials;
+pub mod delete;
+pub mod error;
+pub mod realms;
+pub mod usage;
+pub mod workloads;
+
+pub use error::{ErrorKind, OpError, OpResult};
+
+use crate::cgroup::Cgroups;
+use crate::model::names::validate_existing_realm_name;
+use crate::model::RealmDoc;
+use crate::runtime::Runtime;
+use crate::settings::HostSettings;
+use crate::store::DocsStore;
+use serde::Serialize;
+
+/// Names of the realm that holds the Kukeon daemon; never deleted by accident.
+pub const SYSTEM_REALMS: &[&str] = &["kukeon-system"];
+
+/// The adapters for one host, built once per command or console session.
+pub struct Host {
+    pub settings: HostSettings,
+    pub store: DocsStore,
+    pub cgroups: Cgroups,
+}
+
+impl Host {
+    pub fn new(settings: HostSettings) -> OpResult<Host> {
+        let cgroups = Cgroups::detect()
+            .map_err(|e| OpError::failed(format!("cannot read /proc/self/mountinfo to find cgroup mounts: {e}")))?;
+        Ok(Host { store: DocsStore::new(settings.run_path.clone()), cgroups, settings })
+    }
+
+    /// Connects to containerd, bounded by the configured timeout.
+    pub async fn runtime(&self) -> OpResult<Runtime> {
+        Ok(Runtime::connect(&self.settings.containerd_socket, self.settings.timeout).await?)
+    }
+
+    /// The namespace and cgroup group of a realm, from its record when it has
+    /// a valid one, else the documented defaults (so a half-deleted realm can
+    /// still be finished).
+    pub fn realm_targets(&self, name: &str, record: Option<&RealmDoc>) -> (String, String) {
+        let namespace = record
+            .map(|r| r.namespace())
+            .unwrap_or_else(|| crate::model::realm::default_namespace(name));
+        let group = record
+            .and_then(|r| r.status.as_ref())
+            .and_then(|s| s.cgroup_path.clone())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| self.settings.realm_cgroup(name));
+        (namespace, group)
+    }
+
+    /// Reads a realm that must exist with a valid record.
+    pub fn require_realm(&self, name: &str) -> OpResult<RealmDoc> {
+        validate_existing_realm_name(name).map_err(OpError::usage)?;
+        match self.store.entry(name) {
+            None => Err(OpError::failed(format!(
+                "realm {name:?} not found under {}; list realms with `kuke-tui get realms`",
+                self.settings.run_path.display()
+            ))),
+            Some(entry) => entry.record.map_err(|e| {
+                OpError::failed(format!("realm {name:?} has an unusable record: {e}; fix or delete the record"))
+            }),
+        }
+    }
+}
+
+/// What the header of every view shows about the host.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostInfo {
+    pub run_path: String,
+    pub containerd_socket: String,
+    pub containerd_version: Option<String>,
+    pub cgroup: String,
+}
+
+pub async fn host_info(host: &Host, runtime: Option<&Runtime>) -> HostInfo {
+    let containerd_version = match runtime {
+        Some(rt) => rt.version().await.ok(),
+        None => None,
+    };
+    HostInfo {
+        run_path: host.settings.run_path.display().to_string(),
+        containerd_socket: host.settings.containerd_socket.display().to_string(),
+        containerd_version,
+        cgroup: host.cgroups.mounts().describe(),
+    }
+}
+
+/// RFC 3339 UTC timestamp, second precision, as Kukeon writes them.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

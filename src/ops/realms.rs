@@ -1,0 +1,202 @@
+//! Listing and describing realms: the record, what containerd and the
+//! cgroup tree actually hold, and one usage reading.
+
+use super::{Host, OpError, OpResult};
+use crate::cgroup::Usage;
+use crate::model::realm::state;
+use crate::model::RealmDoc;
+use crate::runtime::{Runtime, TaskStatus};
+use crate::store::RealmEntry;
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, SystemTime};
+
+/// How many realms are queried against containerd at once.
+const REALM_CONCURRENCY: usize = 32;
+
+/// One row of `get realms` and of the console's home screen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmSummary {
+    pub name: String,
+    /// Recorded state, or `Invalid` (no usable record) or `Degraded`
+    /// (recorded Ready but its namespace or cgroup is missing).
+    pub state: String,
+    pub valid: bool,
+    /// Why the record is unusable (file and line), when it is.
+    pub error: Option<String>,
+    pub namespace: String,
+    pub cgroup_path: String,
+    pub labels: BTreeMap<String, String>,
+    pub created_at: Option<String>,
+    pub age_seconds: Option<u64>,
+    pub observed: Observed,
+    pub counts: Counts,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observed {
+    pub namespace_exists: bool,
+    pub cgroup_exists: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub tasks: usize,
+    pub running_tasks: usize,
+    pub containers: usize,
+    pub images: usize,
+    pub spaces: usize,
+    pub registry_credentials: usize,
+}
+
+/// The stable JSON/YAML envelope of `get realms`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmList {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub items: Vec<RealmSummary>,
+}
+
+pub const LIST_API_VERSION: &str = "kuke-tui/v1";
+
+/// Everything the realms screen needs, for every realm on the host.
+pub async fn list_realms(host: &Host, rt: &Runtime) -> OpResult<Vec<RealmSummary>> {
+    let entries = host
+        .store
+        .list()
+        .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
+    let namespaces: HashSet<String> = rt.list_namespaces().await?.into_iter().map(|n| n.name).collect();
+    let namespaces = &namespaces;
+    let results: Vec<OpResult<RealmSummary>> = stream::iter(entries)
+        .map(|entry| async move { summarize(host, rt, entry, namespaces).await })
+        .buffered(REALM_CONCURRENCY)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn summarize(
+    host: &Host,
+    rt: &Runtime,
+    entry: RealmEntry,
+    namespaces: &HashSet<String>,
+) -> OpResult<RealmSummary> {
+    let record = entry.record.as_ref().ok();
+    let (namespace, group) = host.realm_targets(&entry.name, record);
+    let namespace_exists = namespaces.contains(&namespace);
+    let mut counts = Counts {
+        spaces: host.store.spaces(&entry.name).len(),
+        registry_credentials: record.map(|r| r.spec.registry_credentials.len()).unwrap_or(0),
+        ..Counts::default()
+    };
+    if namespace_exists {
+        let (tasks, containers, images) =
+            tokio::try_join!(rt.list_tasks(&namespace), rt.list_containers(&namespace), rt.list_images(&namespace))?;
+        counts.tasks = tasks.len();
+        counts.running_tasks = tasks.iter().filter(|t| t.status == TaskStatus::Running).count();
+        counts.containers = containers.len();
+        counts.images = images.len();
+    }
+    let cgroup_exists = host.cgroups.exists(&group);
+    let usage = if cgroup_exists { host.cgroups.read_usage(&group) } else { Usage::default() };
+    let observed = Observed { namespace_exists, cgroup_exists };
+    let created_at = record.and_then(|r| r.status.as_ref()).and_then(|s| s.created_at.clone());
+    Ok(RealmSummary {
+        state: display_state(&entry.record, &observed),
+        valid: entry.record.is_ok(),
+        error: entry.record.as_ref().err().map(|e| e.to_string()),
+        labels: record.map(|r| r.metadata.labels.clone()).unwrap_or_default(),
+        age_seconds: age(created_at.as_deref(), entry.modified).map(|d| d.as_secs()),
+        created_at,
+        name: entry.name,
+        namespace,
+        cgroup_path: group,
+        observed,
+        counts,
+        usage,
+    })
+}
+
+fn display_state(record: &Result<RealmDoc, crate::store::RecordError>, observed: &Observed) -> String {
+    match record {
+        Err(_) => "Invalid".into(),
+        Ok(doc) => {
+            let recorded = doc.state().unwrap_or(state::UNKNOWN);
+            if recorded == state::READY && !(observed.namespace_exists && observed.cgroup_exists) {
+                "Degraded".into()
+            } else {
+                recorded.to_string()
+            }
+        }
+    }
+}
+
+/// Age from the record's createdAt, else the directory's mtime.
+pub fn age(created_at: Option<&str>, modified: Option<SystemTime>) -> Option<Duration> {
+    let created = created_at
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| SystemTime::from(t.with_timezone(&chrono::Utc)))
+        .or(modified)?;
+    Some(SystemTime::now().duration_since(created).unwrap_or_default())
+}
+
+/// `get realm NAME`: the record (masked unless asked) plus what is observed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealmDetail {
+    #[serde(flatten)]
+    pub record: RealmDoc,
+    pub observed: ObservedDetail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedDetail {
+    pub state: String,
+    pub namespace: String,
+    pub namespace_exists: bool,
+    pub cgroup_path: String,
+    pub cgroup_exists: bool,
+    pub cgroup_dirs: Vec<String>,
+    pub spaces: Vec<String>,
+    pub counts: Counts,
+    pub usage: Usage,
+    pub age_seconds: Option<u64>,
+}
+
+pub async fn describe_realm(host: &Host, rt: &Runtime, name: &str, show_secrets: bool) -> OpResult<RealmDetail> {
+    let record = host.require_realm(name)?;
+    let entry = host
+        .store
+        .entry(name)
+        .ok_or_else(|| OpError::failed(format!("realm {name:?} disappeared while it was being read")))?;
+    let namespaces: HashSet<String> = rt.list_namespaces().await?.into_iter().map(|n| n.name).collect();
+    let summary = summarize(host, rt, entry, &namespaces).await?;
+    let (_, group) = host.realm_targets(name, Some(&record));
+    let observed = ObservedDetail {
+        state: summary.state,
+        namespace: summary.namespace,
+        namespace_exists: summary.observed.namespace_exists,
+        cgroup_path: summary.cgroup_path,
+        cgroup_exists: summary.observed.cgroup_exists,
+        cgroup_dirs: host
+            .cgroups
+            .dirs(&group)
+            .into_iter()
+            .filter(|d| d.is_dir())
+            .map(|d| d.display().to_string())
+            .collect(),
+        spaces: host.store.spaces(name),
+        counts: summary.counts,
+        usage: summary.usage,
+        age_seconds: summary.age_seconds,
+    };
+    let record = if show_secrets { record } else { record.masked() };
+    Ok(RealmDetail { record, observed })
+}
