@@ -34,7 +34,7 @@ pub fn format_bytes(bytes: u64) -> String {
     }
 }
 
-/// Decimal units the way `ctr images ls` prints sizes: `2.1 MiB`.
+/// Sizes the way `ctr images ls` prints them (`%.1f` and a binary unit): `2.1 MiB`.
 pub fn format_size_ctr(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -43,11 +43,7 @@ pub fn format_size_ctr(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -68,5 +64,6 @@ mod tests {
         assert_eq!(format_bytes(1536), "1.5Ki");
         assert_eq!(format_bytes(64 << 20), "64Mi");
         assert_eq!(format_size_ctr(2_200_000), "2.1 MiB");
+        assert_eq!(format_size_ctr(512), "512.0 B");
     }
 }
