@@ -3,7 +3,10 @@ use kuke_tui::cli::{self, Cli};
 
 fn main() {
     install_hooks();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => exit_on_clap_error(err),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -21,6 +24,26 @@ fn main() {
     // Do not wait for background connection tasks to wind down.
     runtime.shutdown_background();
     std::process::exit(code);
+}
+
+/// Help and version print as clap renders them; every other parse error is
+/// one line (clap's first) plus where to look, and exit code 2.
+fn exit_on_clap_error(err: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        err.exit();
+    }
+    let rendered = err.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut line = lines.next().unwrap_or("error: invalid arguments").to_string();
+    // "the following required arguments were not provided:" names them on the next line.
+    if line.ends_with(':') {
+        if let Some(next) = lines.next() {
+            line = format!("{line} {next}");
+        }
+    }
+    eprintln!("{line}; see --help");
+    std::process::exit(2);
 }
 
 /// color-eyre for reports; a panic prints one line (the full report only

@@ -90,6 +90,7 @@ pub async fn get_realm(host: &Host, name: &str, format: Format, show_secrets: bo
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    #[arg(allow_hyphen_values = true)]
     pub name: String,
     /// containerd namespace (default kukeon-NAME)
     #[arg(long)]
@@ -119,6 +120,7 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
+    #[arg(allow_hyphen_values = true)]
     pub name: String,
     /// Also stop and remove the realm's tasks, containers, snapshots, images and spaces
     #[arg(long)]

@@ -168,14 +168,9 @@ pub async fn create_realm(
                 (false, false) => Outcome::Created,
             };
             made.cgroup_dirs = created.created.clone();
-            let where_ = created
-                .created
-                .first()
-                .or(created.existed.first())
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| group.clone());
-            let count = created.created.len() + created.existed.len();
-            let detail = if count > 1 { format!("{where_} (+{} hierarchies)", count - 1) } else { where_ };
+            // Count only the realm's own directories (one per hierarchy), not ancestors.
+            let own = created.created.iter().chain(&created.existed).filter(|d| d.ends_with(group.trim_start_matches('/'))).count();
+            let detail = format!("{group} in {own} hierarch{}", if own == 1 { "y" } else { "ies" });
             report(Step { step: "cgroup", outcome, detail }, &mut steps);
             created.controllers
         }

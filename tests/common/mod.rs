@@ -37,6 +37,8 @@ const TASK_WAIT: Duration = Duration::from_secs(15);
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 static IMAGE_TAR: OnceLock<PathBuf> = OnceLock::new();
+static REAPED: OnceLock<()> = OnceLock::new();
+const OWNER_FILE: &str = "harness.owner";
 
 pub struct Harness {
     /// Temp dir owning everything of this harness (removed on drop).
@@ -103,6 +105,7 @@ impl Harness {
     /// message when not root or when containerd/ctr/runc are missing.
     pub fn start() -> Harness {
         preflight();
+        REAPED.get_or_init(reap_stale);
         let image_tar = image_tar();
 
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -126,6 +129,12 @@ impl Harness {
         for d in [&run_path, &runc_root, &dir.join("logs"), &dir.join("opt")] {
             fs::create_dir_all(d).expect("create harness dirs");
         }
+        // Lets a later run reap what an interrupted one (Ctrl-C, SIGKILL) left.
+        fs::write(
+            dir.join(OWNER_FILE),
+            format!("{}\n{}\n", std::process::id(), cgroup_root),
+        )
+        .expect("write harness owner file");
         let config = dir.join("config.toml");
         fs::write(&config, config_toml(&dir, &socket)).expect("write containerd config");
 
@@ -366,6 +375,11 @@ impl Drop for Harness {
         if let Some(mut c) = self.daemon.take() {
             let _ = c.kill();
             let _ = c.wait();
+        } else {
+            // not our child (stale harness of a dead test process)
+            let daemons = pids_with_arg(self.dir.join("config.toml").as_os_str());
+            kill9(&daemons);
+            wait_pids_gone(&daemons, Duration::from_secs(3));
         }
 
         // Shims the daemon left behind: their children (container inits) first.
@@ -609,6 +623,41 @@ fn image_tar() -> PathBuf {
         .clone()
 }
 
+/// Clean up harnesses of test processes that died without dropping them:
+/// temp dirs `kuke-tui-test-*` whose owner pid is gone. Runs once per process.
+fn reap_stale() {
+    let Ok(rd) = fs::read_dir(temp_base()) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("kuke-tui-test-") {
+            continue;
+        }
+        let dir = e.path();
+        let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else { continue };
+        let mut lines = owner.lines();
+        let Some(pid) = lines.next().and_then(|l| l.trim().parse::<u32>().ok()) else { continue };
+        let Some(cgroup_root) = lines.next().map(|l| l.trim().to_string()) else { continue };
+        if !pid_gone(pid) || !cgroup_root.starts_with("/kuke-tui-test-") {
+            continue;
+        }
+        eprintln!("harness: reaping stale harness {} (owner pid {pid} is gone)", dir.display());
+        let socket = dir.join("containerd.sock");
+        // Drop does the work; no Child, so it kills the daemon by its command line.
+        drop(Harness {
+            socket,
+            run_path: dir.join("run"),
+            cgroup_root,
+            image_tar: PathBuf::new(),
+            image_ref: IMAGE_REF.to_string(),
+            daemon_pid: 0,
+            log: dir.join("containerd.log"),
+            runc_root: dir.join("runc"),
+            daemon: None,
+            dir,
+        });
+    }
+}
+
 fn tail(path: &Path, lines: usize) -> String {
     let s = fs::read_to_string(path).unwrap_or_default();
     let v: Vec<&str> = s.lines().collect();
@@ -634,11 +683,26 @@ fn sha256_hex(s: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // processes
 
-/// pids whose command line has `socket` as one argument (containerd shims
-/// started with `-address <socket>`).
+/// pids of containerd shims of the daemon at `socket` (started with
+/// `-address <socket>`).
 pub fn shims_of(socket: &Path) -> Vec<u32> {
+    pids_with_arg(socket.as_os_str())
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let argv0 = c.split(|b| *b == 0).next().unwrap_or(&[]);
+                    String::from_utf8_lossy(argv0).contains("containerd-shim")
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// pids whose command line has `arg` as one whole argument.
+fn pids_with_arg(arg: &std::ffi::OsStr) -> Vec<u32> {
     use std::os::unix::ffi::OsStrExt;
-    let want = socket.as_os_str().as_bytes();
+    let want = arg.as_bytes();
     let me = std::process::id();
     let mut out = Vec::new();
     let Ok(rd) = fs::read_dir("/proc") else { return out };
