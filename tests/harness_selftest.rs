@@ -15,11 +15,17 @@ const MIB: u64 = 1024 * 1024;
 fn harness_runs_tasks_and_cleans_up() {
     let t0 = Instant::now();
     let h = Harness::start();
-    eprintln!("harness up in {:?} (includes the one-time image build)", t0.elapsed());
+    eprintln!(
+        "harness up in {:?} (includes the one-time image build)",
+        t0.elapsed()
+    );
 
     let ns = "kuke-tui-selftest";
     h.ctr_ok(&["namespaces", "create", ns]);
-    assert!(h.ctr_ok(&["namespaces", "ls", "-q"]).lines().any(|l| l == ns));
+    assert!(h
+        .ctr_ok(&["namespaces", "ls", "-q"])
+        .lines()
+        .any(|l| l == ns));
     h.import_image(ns);
 
     let sleeper_cg = format!("{}/realm-x/space-a/sleeper", h.cgroup_root);
@@ -30,7 +36,9 @@ fn harness_runs_tasks_and_cleans_up() {
     let tasks = h.ctr_ok(&["-n", ns, "tasks", "ls"]);
     for id in ["sleeper", "hog"] {
         assert!(
-            tasks.lines().any(|l| l.split_whitespace().next() == Some(id) && l.contains("RUNNING")),
+            tasks
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(id) && l.contains("RUNNING")),
             "{id} not RUNNING:\n{tasks}"
         );
     }
@@ -45,11 +53,18 @@ fn harness_runs_tasks_and_cleans_up() {
     assert!(!hog_dirs.is_empty(), "no cgroup dir for {hog_cg}");
     assert!(!h.cgroup_dirs(&sleeper_cg).is_empty());
     let realm_cg = format!("{}/realm-x", h.cgroup_root);
-    let usage = h.memory_usage(&hog_cg).expect("memory usage of the hog cgroup");
+    let usage = h
+        .memory_usage(&hog_cg)
+        .expect("memory usage of the hog cgroup");
     assert!(usage >= 64 * MIB, "hog cgroup uses {usage} bytes < 64 MiB");
     // A realm group counts its descendants (v1 with use_hierarchy, v2 always).
-    let realm_usage = h.memory_usage(&realm_cg).expect("memory usage of the realm cgroup");
-    assert!(realm_usage >= 64 * MIB, "realm cgroup uses {realm_usage} bytes < 64 MiB");
+    let realm_usage = h
+        .memory_usage(&realm_cg)
+        .expect("memory usage of the realm cgroup");
+    assert!(
+        realm_usage >= 64 * MIB,
+        "realm cgroup uses {realm_usage} bytes < 64 MiB"
+    );
     let hog_pid = h.task_pid(ns, "hog").expect("hog pid");
     let sleeper_pid = h.task_pid(ns, "sleeper").expect("sleeper pid");
     assert!(common::cgroup_procs(&hog_cg).contains(&hog_pid));
@@ -59,14 +74,23 @@ fn harness_runs_tasks_and_cleans_up() {
     let socket = h.socket.clone();
     let dir = h.dir.clone();
     let cgroup_root = h.cgroup_root.clone();
-    assert!(!h.leftover_shims().is_empty(), "expected live shims before drop");
+    assert!(
+        !h.leftover_shims().is_empty(),
+        "expected live shims before drop"
+    );
     let t1 = Instant::now();
     drop(h);
     eprintln!("harness dropped in {:?}", t1.elapsed());
 
-    assert!(common::pid_gone(daemon_pid), "containerd {daemon_pid} still running");
+    assert!(
+        common::pid_gone(daemon_pid),
+        "containerd {daemon_pid} still running"
+    );
     assert!(common::pid_gone(hog_pid), "hog {hog_pid} still running");
-    assert!(common::pid_gone(sleeper_pid), "sleeper {sleeper_pid} still running");
+    assert!(
+        common::pid_gone(sleeper_pid),
+        "sleeper {sleeper_pid} still running"
+    );
     let shims = common::shims_of(&socket);
     assert!(shims.is_empty(), "shims left: {shims:?}");
     let left = common::cgroup_dirs(&cgroup_root);
@@ -84,9 +108,11 @@ fn harness_runs_tasks_and_cleans_up() {
 /// running) must still leave nothing behind.
 #[test]
 fn harness_cleans_up_after_panic_and_dead_daemon() {
+    use std::path::PathBuf;
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Option<(u32, std::path::PathBuf, std::path::PathBuf, String, Vec<u32>)>>> =
-        Arc::new(Mutex::new(None));
+    /// daemon pid, socket, temp dir, cgroup root, task pids
+    type Seen = (u32, PathBuf, PathBuf, String, Vec<u32>);
+    let seen: Arc<Mutex<Option<Seen>>> = Arc::new(Mutex::new(None));
     let seen2 = seen.clone();
     let res = std::panic::catch_unwind(move || {
         let h = Harness::start();
@@ -94,11 +120,21 @@ fn harness_cleans_up_after_panic_and_dead_daemon() {
         h.import_image(ns);
         let cg = format!("{}/realm-y/c", h.cgroup_root);
         h.run_task(ns, "hog", &cg, &["/bin/memhog", "8"]);
-        h.run_task(ns, "sh", &format!("{cg}2"), &["/bin/sh", "-c", "sleep 600 & sleep 600"]);
+        h.run_task(
+            ns,
+            "sh",
+            &format!("{cg}2"),
+            &["/bin/sh", "-c", "sleep 600 & sleep 600"],
+        );
         let pids = common::cgroup_procs(&h.cgroup_root);
         assert!(pids.len() >= 3, "expected hog, sh and two sleeps: {pids:?}");
-        *seen2.lock().unwrap() =
-            Some((h.daemon_pid, h.socket.clone(), h.dir.clone(), h.cgroup_root.clone(), pids));
+        *seen2.lock().unwrap() = Some((
+            h.daemon_pid,
+            h.socket.clone(),
+            h.dir.clone(),
+            h.cgroup_root.clone(),
+            pids,
+        ));
         // The daemon dies under the test's feet; the shims live on.
         let _ = std::process::Command::new("sh")
             .args(["-c", &format!("kill -9 {}", h.daemon_pid)])
@@ -106,7 +142,8 @@ fn harness_cleans_up_after_panic_and_dead_daemon() {
         panic!("deliberate failure to exercise Drop");
     });
     assert!(res.is_err());
-    let (daemon_pid, socket, dir, cgroup_root, pids) = seen.lock().unwrap().take().expect("state captured");
+    let (daemon_pid, socket, dir, cgroup_root, pids) =
+        seen.lock().unwrap().take().expect("state captured");
     assert!(common::pid_gone(daemon_pid));
     for p in pids {
         assert!(common::pid_gone(p), "task process {p} survived");

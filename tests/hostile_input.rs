@@ -9,7 +9,11 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn kuke(h: &Harness, args: &[&str]) -> Output {
-    h.kuke().args(args).stdin(Stdio::null()).output().expect("run kuke-tui")
+    h.kuke()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kuke-tui")
 }
 
 fn one_line_error(out: &Output, code: i32, needle: &str) {
@@ -22,7 +26,10 @@ fn one_line_error(out: &Output, code: i32, needle: &str) {
 
 fn run_path_entries(h: &Harness) -> Vec<String> {
     match std::fs::read_dir(&h.run_path) {
-        Ok(read) => read.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Ok(read) => read
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -31,31 +38,93 @@ fn run_path_entries(h: &Harness) -> Vec<String> {
 fn hostile_names_labels_and_secrets_are_refused() {
     let h = Harness::start();
     let long = "a".repeat(64);
-    for name in ["../x", "a/b", "A", "-x", "x-", "a_b", ".", "..", "a b", "", "\u{1b}[31mred", long.as_str()] {
+    for name in [
+        "../x",
+        "a/b",
+        "A",
+        "-x",
+        "x-",
+        "a_b",
+        ".",
+        "..",
+        "a b",
+        "",
+        "\u{1b}[31mred",
+        long.as_str(),
+    ] {
         let out = kuke(&h, &["create", "realm", name]);
         one_line_error(&out, 2, "lowercase letters, digits and '-'");
     }
-    one_line_error(&kuke(&h, &["create", "realm", "ok", "--namespace", "Bad_NS"]), 2, "invalid namespace");
-    one_line_error(&kuke(&h, &["create", "realm", "ok", "--label", "novalue"]), 2, "key=value");
-    assert!(run_path_entries(&h).is_empty(), "nothing created: {:?}", run_path_entries(&h));
+    one_line_error(
+        &kuke(&h, &["create", "realm", "ok", "--namespace", "Bad_NS"]),
+        2,
+        "invalid namespace",
+    );
+    one_line_error(
+        &kuke(&h, &["create", "realm", "ok", "--label", "novalue"]),
+        2,
+        "key=value",
+    );
+    assert!(
+        run_path_entries(&h).is_empty(),
+        "nothing created: {:?}",
+        run_path_entries(&h)
+    );
     assert!(h.ctr_ok(&["namespaces", "ls", "-q"]).trim().is_empty());
 
     // The system realm is protected, before anything is asked of containerd.
-    one_line_error(&kuke(&h, &["delete", "realm", "kukeon-system", "--cascade", "--yes"]), 2, "--force");
+    one_line_error(
+        &kuke(
+            &h,
+            &["delete", "realm", "kukeon-system", "--cascade", "--yes"],
+        ),
+        2,
+        "--force",
+    );
 
     // Credentials: empty password, bad server, empty username; nothing written.
     let ok = kuke(&h, &["create", "realm", "creds"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let before = std::fs::read(h.run_path.join("creds/realm.yaml")).unwrap();
     let empty = h.dir.join("empty");
     std::fs::write(&empty, "\n").unwrap();
     let empty = empty.to_str().unwrap();
     let base = ["create", "registry-credential", "creds"];
     let cases: [(&[&str], &str); 4] = [
-        (&["--server", "r.io", "--username", "u", "--from-file", empty], "password is empty"),
-        (&["--server", "bad host", "--username", "u", "--from-file", empty], "invalid --server"),
-        (&["--server", "r.io", "--username", "", "--from-file", empty], "invalid --username"),
-        (&["--server", "r.io", "--username", "u", "--from-file", "/nonexistent/pw"], "/nonexistent/pw"),
+        (
+            &["--server", "r.io", "--username", "u", "--from-file", empty],
+            "password is empty",
+        ),
+        (
+            &[
+                "--server",
+                "bad host",
+                "--username",
+                "u",
+                "--from-file",
+                empty,
+            ],
+            "invalid --server",
+        ),
+        (
+            &["--server", "r.io", "--username", "", "--from-file", empty],
+            "invalid --username",
+        ),
+        (
+            &[
+                "--server",
+                "r.io",
+                "--username",
+                "u",
+                "--from-file",
+                "/nonexistent/pw",
+            ],
+            "/nonexistent/pw",
+        ),
     ];
     for (args, needle) in cases {
         let all: Vec<&str> = base.iter().chain(args.iter()).copied().collect();
@@ -63,19 +132,55 @@ fn hostile_names_labels_and_secrets_are_refused() {
         let code = if needle == "/nonexistent/pw" { 1 } else { 2 };
         one_line_error(&out, code, needle);
     }
-    let out = kuke(&h, &["create", "registry-credential", "creds", "--server", "r.io", "--username", "u", "--password-stdin"]);
+    let out = kuke(
+        &h,
+        &[
+            "create",
+            "registry-credential",
+            "creds",
+            "--server",
+            "r.io",
+            "--username",
+            "u",
+            "--password-stdin",
+        ],
+    );
     one_line_error(&out, 2, "password is empty");
-    assert_eq!(std::fs::read(h.run_path.join("creds/realm.yaml")).unwrap(), before, "record unchanged");
+    assert_eq!(
+        std::fs::read(h.run_path.join("creds/realm.yaml")).unwrap(),
+        before,
+        "record unchanged"
+    );
 
     // Existing realms with hostile names can't be used to escape the run path.
-    one_line_error(&kuke(&h, &["delete", "realm", "../etc", "--yes"]), 2, "single path component");
-    one_line_error(&kuke(&h, &["get", "registry-credentials", ".."]), 2, "single path component");
+    one_line_error(
+        &kuke(&h, &["delete", "realm", "../etc", "--yes"]),
+        2,
+        "single path component",
+    );
+    one_line_error(
+        &kuke(&h, &["get", "registry-credentials", ".."]),
+        2,
+        "single path component",
+    );
 
     // Usage errors from clap exit 2 too.
-    assert_eq!(kuke(&h, &["get", "realms", "-o", "xml"]).status.code(), Some(2));
-    assert_eq!(kuke(&h, &["delete", "realm", "x", "--grace", "soon"]).status.code(), Some(2));
+    assert_eq!(
+        kuke(&h, &["get", "realms", "-o", "xml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        kuke(&h, &["delete", "realm", "x", "--grace", "soon"])
+            .status
+            .code(),
+        Some(2)
+    );
     let out = kuke(&h, &["delete", "realm", "creds", "--cascade", "--yes"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -84,33 +189,60 @@ fn malformed_record_is_listed_beside_good_ones() {
     assert!(kuke(&h, &["create", "realm", "good"]).status.success());
     let broken = h.run_path.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
-    std::fs::write(broken.join("realm.yaml"), "metadata:\n  name: broken\nspec:\n  namespace: [unclosed\n").unwrap();
+    std::fs::write(
+        broken.join("realm.yaml"),
+        "metadata:\n  name: broken\nspec:\n  namespace: [unclosed\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(h.run_path.join("norecord")).unwrap();
     std::fs::write(h.run_path.join("garbage.yaml"), "not a realm").unwrap();
 
     let out = kuke(&h, &["get", "realms", "-o", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let items = list["items"].as_array().unwrap();
     let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["broken", "good", "norecord"]);
     assert_eq!(items[0]["state"], "Invalid");
     let err = items[0]["error"].as_str().unwrap();
-    assert!(err.contains("broken/realm.yaml:") && err.contains(':'), "file and line: {err}");
+    assert!(
+        err.contains("broken/realm.yaml:") && err.contains(':'),
+        "file and line: {err}"
+    );
     assert_eq!(items[1]["state"], "Ready");
-    assert_eq!(items[2]["error"].as_str().unwrap().contains("record is missing"), true);
+    assert!(
+        items[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("record is missing"),
+        "{}",
+        items[2]
+    );
 
     let out = kuke(&h, &["get", "realms"]);
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("Invalid") && table.contains("good"), "{table}");
+    assert!(
+        table.contains("Invalid") && table.contains("good"),
+        "{table}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken/realm.yaml:"));
 
     // An invalid realm can still be deleted.
     let out = kuke(&h, &["delete", "realm", "broken", "--yes"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!broken.exists());
-    assert!(kuke(&h, &["delete", "realm", "good", "--yes"]).status.success());
+    assert!(kuke(&h, &["delete", "realm", "good", "--yes"])
+        .status
+        .success());
 }
 
 #[test]
@@ -120,7 +252,12 @@ fn unreachable_containerd_fails_fast_with_the_socket_named() {
     let started = Instant::now();
     let out = h
         .kuke()
-        .args(["get", "realms", "--containerd-socket", missing.to_str().unwrap()])
+        .args([
+            "get",
+            "realms",
+            "--containerd-socket",
+            missing.to_str().unwrap(),
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -133,7 +270,14 @@ fn unreachable_containerd_fails_fast_with_the_socket_named() {
     let started = Instant::now();
     let out = h
         .kuke()
-        .args(["get", "realms", "--timeout", "1s", "--containerd-socket", silent.to_str().unwrap()])
+        .args([
+            "get",
+            "realms",
+            "--timeout",
+            "1s",
+            "--containerd-socket",
+            silent.to_str().unwrap(),
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();

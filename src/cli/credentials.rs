@@ -1,7 +1,9 @@
 //! `create|get|delete registry-credential(s)`.
 
 use super::output::{print_structured, write_stdout, Format, Table};
-use crate::ops::credentials::{delete_credential, list_credentials, upsert_credential, CredentialChange};
+use crate::ops::credentials::{
+    delete_credential, list_credentials, upsert_credential, CredentialChange,
+};
 use crate::ops::{Host, OpError, OpResult};
 use clap::Args;
 use std::io::Read;
@@ -36,19 +38,23 @@ pub struct DeleteArgs {
 
 pub fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
     let raw = match &args.from_file {
-        Some(path) => std::fs::read(path).map_err(|e| OpError::io("cannot read the password file", path, &e))?,
+        Some(path) => std::fs::read(path)
+            .map_err(|e| OpError::io("cannot read the password file", path, &e))?,
         None => {
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| OpError::failed(format!("cannot read the password from standard input: {e}")))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                OpError::failed(format!("cannot read the password from standard input: {e}"))
+            })?;
             buf
         }
     };
     let password = String::from_utf8(raw)
         .map_err(|_| OpError::usage("the password is not valid UTF-8; give it as text"))?;
     // One trailing newline is what `echo` and editors add; it is not part of the password.
-    let password = password.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&password);
+    let password = password
+        .strip_suffix('\n')
+        .map(|p| p.strip_suffix('\r').unwrap_or(p))
+        .unwrap_or(&password);
     let change = upsert_credential(host, &args.realm, &args.server, &args.username, password)?;
     let verb = match change {
         CredentialChange::Added => "added",

@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "kuke-tui", version, about = "Administration console for Kukeon hosts: realms, usage, images, tasks, credentials")]
+#[command(
+    name = "kuke-tui",
+    version,
+    about = "Administration console for Kukeon hosts: realms, usage, images, tasks, credentials"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,13 +30,28 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Kukeon run path holding the realm records
-    #[arg(long, global = true, env = "KUKEON_RUN_PATH", default_value = "/opt/kukeon")]
+    #[arg(
+        long,
+        global = true,
+        env = "KUKEON_RUN_PATH",
+        default_value = "/opt/kukeon"
+    )]
     pub run_path: PathBuf,
     /// containerd socket
-    #[arg(long, global = true, env = "KUKEON_CONTAINERD_SOCKET", default_value = "/run/containerd/containerd.sock")]
+    #[arg(
+        long,
+        global = true,
+        env = "KUKEON_CONTAINERD_SOCKET",
+        default_value = "/run/containerd/containerd.sock"
+    )]
     pub containerd_socket: PathBuf,
     /// Group path of the realm cgroups under each cgroup mount
-    #[arg(long, global = true, env = "KUKEON_CGROUP_ROOT", default_value = "/kukeon")]
+    #[arg(
+        long,
+        global = true,
+        env = "KUKEON_CGROUP_ROOT",
+        default_value = "/kukeon"
+    )]
     pub cgroup_root: String,
     /// Bound on each containerd call (e.g. 5s, 500ms)
     #[arg(long, global = true, env = "KUKEON_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
@@ -109,7 +128,8 @@ pub enum DeleteCommand {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("{e}; write a duration such as 5s or 500ms"))?;
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; write a duration such as 5s or 500ms"))?;
     if d.is_zero() {
         return Err("must be greater than zero; write a duration such as 5s or 500ms".into());
     }
@@ -137,27 +157,44 @@ pub async fn run(cli: Cli) -> OpResult<()> {
         return Ok(());
     };
     if let Command::Completions { shell } = command {
-        clap_complete::generate(shell, &mut Cli::command(), "kuke-tui", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "kuke-tui",
+            &mut std::io::stdout(),
+        );
         return Ok(());
     }
     let host = Host::new(cli.global.settings())?;
     match command {
-        Command::Get(GetCommand::Realms { name: None, output, .. }) => {
-            realms::get_realms(&host, output.unwrap_or(Format::Table)).await
-        }
-        Command::Get(GetCommand::Realms { name: Some(name), output, show_secrets }) => {
-            realms::get_realm(&host, &name, output.unwrap_or(Format::Yaml), show_secrets).await
-        }
-        Command::Get(GetCommand::RegistryCredentials { realm, output, show_secrets }) => {
-            credentials::get(&host, &realm, output, show_secrets)
-        }
+        Command::Get(GetCommand::Realms {
+            name: None, output, ..
+        }) => realms::get_realms(&host, output.unwrap_or(Format::Table)).await,
+        Command::Get(GetCommand::Realms {
+            name: Some(name),
+            output,
+            show_secrets,
+        }) => realms::get_realm(&host, &name, output.unwrap_or(Format::Yaml), show_secrets).await,
+        Command::Get(GetCommand::RegistryCredentials {
+            realm,
+            output,
+            show_secrets,
+        }) => credentials::get(&host, &realm, output, show_secrets),
         Command::Get(GetCommand::Images(args)) => workloads::get_images(&host, &args).await,
-        Command::Get(GetCommand::Containers(args)) => workloads::get_containers(&host, &args, false).await,
-        Command::Get(GetCommand::Tasks(args)) => workloads::get_containers(&host, &args, true).await,
+        Command::Get(GetCommand::Containers(args)) => {
+            workloads::get_containers(&host, &args, false).await
+        }
+        Command::Get(GetCommand::Tasks(args)) => {
+            workloads::get_containers(&host, &args, true).await
+        }
         Command::Create(CreateCommand::Realm(args)) => realms::create(&host, &args).await,
-        Command::Create(CreateCommand::RegistryCredential(args)) => credentials::create(&host, &args),
+        Command::Create(CreateCommand::RegistryCredential(args)) => {
+            credentials::create(&host, &args)
+        }
         Command::Delete(DeleteCommand::Realm(args)) => realms::delete(&host, &args).await,
-        Command::Delete(DeleteCommand::RegistryCredential(args)) => credentials::delete(&host, &args),
+        Command::Delete(DeleteCommand::RegistryCredential(args)) => {
+            credentials::delete(&host, &args)
+        }
         Command::Top(args) => top::run(&host, &args).await,
         Command::Completions { .. } => unreachable!("handled above"),
     }

@@ -16,11 +16,14 @@ pub enum Format {
 /// Prints a serializable value as pretty JSON or YAML.
 pub fn print_structured<T: Serialize>(value: &T, format: Format) -> OpResult<()> {
     let text = match format {
-        Format::Json => serde_json::to_string_pretty(value).map(|mut s| {
-            s.push('\n');
-            s
-        }).map_err(|e| OpError::failed(format!("cannot encode JSON: {e}")))?,
-        _ => serde_yaml_ng::to_string(value).map_err(|e| OpError::failed(format!("cannot encode YAML: {e}")))?,
+        Format::Json => serde_json::to_string_pretty(value)
+            .map(|mut s| {
+                s.push('\n');
+                s
+            })
+            .map_err(|e| OpError::failed(format!("cannot encode JSON: {e}")))?,
+        _ => serde_yaml_ng::to_string(value)
+            .map_err(|e| OpError::failed(format!("cannot encode YAML: {e}")))?,
     };
     write_stdout(&text)
 }
@@ -29,7 +32,9 @@ pub fn write_stdout(text: &str) -> OpResult<()> {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth reporting.
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(OpError::failed(format!("cannot write output: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(OpError::failed(format!("cannot write output: {e}")))
+        }
         _ => Ok(()),
     }
 }
@@ -42,11 +47,15 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: Vec<&'static str>) -> Self {
-        Table { headers, rows: Vec::new() }
+        Table {
+            headers,
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells.into_iter().map(|c| inert(&c)).collect());
+        self.rows
+            .push(cells.into_iter().map(|c| inert(&c)).collect());
     }
 
     pub fn render(&self) -> String {

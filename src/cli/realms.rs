@@ -16,15 +16,30 @@ pub async fn get_realms(host: &Host, format: Format) -> OpResult<()> {
     let rt = host.runtime().await?;
     let items = list_realms(host, &rt).await?;
     match format {
-        Format::Json | Format::Yaml => {
-            print_structured(&RealmList { api_version: LIST_API_VERSION, kind: "RealmList", items }, format)
-        }
+        Format::Json | Format::Yaml => print_structured(
+            &RealmList {
+                api_version: LIST_API_VERSION,
+                kind: "RealmList",
+                items,
+            },
+            format,
+        ),
         Format::Table | Format::Wide => {
             if items.is_empty() {
                 return write_stdout("No realms found.\n");
             }
             let wide = format == Format::Wide;
-            let mut headers = vec!["NAME", "STATE", "NAMESPACE", "CPU", "MEMORY", "PIDS", "TASKS", "IMAGES", "AGE"];
+            let mut headers = vec![
+                "NAME",
+                "STATE",
+                "NAMESPACE",
+                "CPU",
+                "MEMORY",
+                "PIDS",
+                "TASKS",
+                "IMAGES",
+                "AGE",
+            ];
             if wide {
                 headers.extend(["CGROUP", "CREDENTIALS", "SPACES"]);
             }
@@ -34,7 +49,11 @@ pub async fn get_realms(host: &Host, format: Format) -> OpResult<()> {
             }
             table.print()?;
             for r in items.iter().filter(|r| !r.valid) {
-                eprintln!("warning: realm {:?} is invalid: {}", r.name, dash(r.error.as_deref()));
+                eprintln!(
+                    "warning: realm {:?} is invalid: {}",
+                    r.name,
+                    dash(r.error.as_deref())
+                );
             }
             Ok(())
         }
@@ -79,9 +98,16 @@ pub fn pids_cell(current: Option<u64>, max: Option<Limit>) -> String {
     }
 }
 
-pub async fn get_realm(host: &Host, name: &str, format: Format, show_secrets: bool) -> OpResult<()> {
+pub async fn get_realm(
+    host: &Host,
+    name: &str,
+    format: Format,
+    show_secrets: bool,
+) -> OpResult<()> {
     if matches!(format, Format::Table | Format::Wide) {
-        return Err(OpError::usage("`get realm NAME` prints a document: use -o yaml or -o json"));
+        return Err(OpError::usage(
+            "`get realm NAME` prints a document: use -o yaml or -o json",
+        ));
     }
     let rt = host.runtime().await?;
     let detail = describe_realm(host, &rt, name, show_secrets).await?;
@@ -106,15 +132,27 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
         let (k, v) = parse_label(text).map_err(OpError::usage)?;
         labels.insert(k, v);
     }
-    let req = CreateRequest { name: args.name.clone(), namespace: args.namespace.clone(), labels };
+    let req = CreateRequest {
+        name: args.name.clone(),
+        namespace: args.namespace.clone(),
+        labels,
+    };
     // Validate before connecting, so bad input never waits on containerd.
     crate::model::names::validate_realm_name(&req.name).map_err(OpError::usage)?;
     let rt = host.runtime().await?;
     let report = create_realm(host, &rt, &req, &mut |step| {
-        println!("{:<10} {:<16} {}", step.step, step.outcome.as_str(), super::output::inert(&step.detail));
+        println!(
+            "{:<10} {:<16} {}",
+            step.step,
+            step.outcome.as_str(),
+            super::output::inert(&step.detail)
+        );
     })
     .await?;
-    println!("realm {:?} is Ready (namespace {}, cgroup {})", report.realm, report.namespace, report.cgroup_path);
+    println!(
+        "realm {:?} is Ready (namespace {}, cgroup {})",
+        report.realm, report.namespace, report.cgroup_path
+    );
     Ok(())
 }
 
@@ -144,7 +182,11 @@ pub struct DeleteArgs {
 
 pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
     crate::model::names::validate_existing_realm_name(&args.name).map_err(OpError::usage)?;
-    let opts = DeleteOptions { cascade: args.cascade, force: args.force, grace: args.grace };
+    let opts = DeleteOptions {
+        cascade: args.cascade,
+        force: args.force,
+        grace: args.grace,
+    };
     if crate::ops::SYSTEM_REALMS.contains(&args.name.as_str()) && !args.force && !args.dry_run {
         // Refuse before touching containerd at all.
         return Err(OpError::usage(format!(
@@ -169,7 +211,12 @@ pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
         confirm(&plan)?;
     }
     execute_delete(host, &rt, &plan, &opts, &mut |step| {
-        println!("{:<11} removed {:<5} {}", step.step, step.removed, super::output::inert(&step.detail));
+        println!(
+            "{:<11} removed {:<5} {}",
+            step.step,
+            step.removed,
+            super::output::inert(&step.detail)
+        );
     })
     .await?;
     println!("realm {:?} deleted", args.name);
@@ -194,9 +241,14 @@ fn confirm(plan: &DeletePlan) -> OpResult<()> {
     );
     let _ = err.flush();
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(|e| OpError::failed(format!("cannot read the confirmation: {e}")))?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| OpError::failed(format!("cannot read the confirmation: {e}")))?;
     if answer.trim_end_matches(['\n', '\r']) != plan.realm {
-        return Err(OpError::failed("the name typed does not match; nothing was deleted"));
+        return Err(OpError::failed(
+            "the name typed does not match; nothing was deleted",
+        ));
     }
     Ok(())
 }
@@ -220,20 +272,39 @@ pub fn render_plan(plan: &DeletePlan) -> String {
     section("spaces", plan.spaces.clone());
     section(
         "tasks",
-        plan.tasks.iter().map(|t| format!("{}  pid {}  {}", t.id, t.pid, t.status)).collect(),
+        plan.tasks
+            .iter()
+            .map(|t| format!("{}  pid {}  {}", t.id, t.pid, t.status))
+            .collect(),
     );
     section("containers", plan.containers.clone());
     section(
         "snapshots",
-        plan.snapshots.iter().map(|s| format!("{}/{}", s.snapshotter, s.key)).collect(),
+        plan.snapshots
+            .iter()
+            .map(|s| format!("{}/{}", s.snapshotter, s.key))
+            .collect(),
     );
     section("images", plan.images.clone());
     section("leases", plan.leases.clone());
     section("content blobs", plan.content.clone());
-    let ns = if plan.namespace_exists { vec![plan.namespace.clone()] } else { vec![] };
+    let ns = if plan.namespace_exists {
+        vec![plan.namespace.clone()]
+    } else {
+        vec![]
+    };
     section("namespace", ns);
-    section("cgroup directories", plan.cgroup_dirs.iter().map(|p| p.display().to_string()).collect());
-    section("files", plan.files.iter().map(|p| p.display().to_string()).collect());
+    section(
+        "cgroup directories",
+        plan.cgroup_dirs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    );
+    section(
+        "files",
+        plan.files.iter().map(|p| p.display().to_string()).collect(),
+    );
     if plan.system_realm {
         out.push_str("  note: this is the system realm; deleting it needs --force\n");
     }

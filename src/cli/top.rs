@@ -54,7 +54,8 @@ pub async fn run(host: &Host, args: &TopArgs) -> OpResult<()> {
                 interval_seconds: args.interval.as_secs_f64(),
                 realms: &rates,
             };
-            let line = serde_json::to_string(&sample).map_err(|e| OpError::failed(e.to_string()))?;
+            let line =
+                serde_json::to_string(&sample).map_err(|e| OpError::failed(e.to_string()))?;
             write_stdout(&format!("{line}\n"))?;
         } else {
             if printed > 0 {
@@ -71,7 +72,9 @@ fn print_table(rates: &[RealmRate]) -> OpResult<()> {
     if rates.is_empty() {
         return write_stdout("No realms found.\n");
     }
-    let mut table = Table::new(vec!["REALM", "CPU%", "HOST%", "MEMORY", "PIDS", "READ/s", "WRITE/s"]);
+    let mut table = Table::new(vec![
+        "REALM", "CPU%", "HOST%", "MEMORY", "PIDS", "READ/s", "WRITE/s",
+    ]);
     let pct = |v: Option<f64>| dash(v.map(|p| format!("{p:.1}")));
     let rate = |v: Option<f64>| dash(v.map(|r| format_bytes(r.round() as u64)));
     for r in rates {

@@ -28,8 +28,17 @@ pub async fn get_images(host: &Host, args: &WorkloadArgs) -> OpResult<()> {
             }
             let mut table = Table::new(vec!["REFERENCE", "DIGEST", "SIZE", "CREATED"]);
             for i in images {
-                let digest = if format == Format::Wide { i.digest } else { short_digest(&i.digest) };
-                table.row(vec![i.reference, digest, dash(i.size_bytes.map(format_size_ctr)), dash(i.created_at)]);
+                let digest = if format == Format::Wide {
+                    i.digest
+                } else {
+                    short_digest(&i.digest)
+                };
+                table.row(vec![
+                    i.reference,
+                    digest,
+                    dash(i.size_bytes.map(format_size_ctr)),
+                    dash(i.created_at),
+                ]);
             }
             table.print()
         }
@@ -47,7 +56,9 @@ pub async fn get_containers(host: &Host, args: &WorkloadArgs, tasks_only: bool) 
                 let what = if tasks_only { "tasks" } else { "containers" };
                 return write_stdout(&format!("No {what} in realm {:?}.\n", args.realm));
             }
-            let mut headers = vec!["ID", "IMAGE", "STATUS", "PID", "EXIT", "SPACE", "STACK", "CELL", "CPU", "MEMORY"];
+            let mut headers = vec![
+                "ID", "IMAGE", "STATUS", "PID", "EXIT", "SPACE", "STACK", "CELL", "CPU", "MEMORY",
+            ];
             if format == Format::Wide {
                 headers.push("CGROUP");
             }

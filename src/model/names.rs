@@ -8,12 +8,22 @@ pub const REALM_NAME_RULE: &str =
 
 /// Checks a name for a new realm (or a namespace we create).
 pub fn validate_realm_name(name: &str) -> Result<(), String> {
-    validate_dns_label(name).map_err(|why| format!("invalid realm name {}: {why}; use {REALM_NAME_RULE}", quote(name)))
+    validate_dns_label(name).map_err(|why| {
+        format!(
+            "invalid realm name {}: {why}; use {REALM_NAME_RULE}",
+            quote(name)
+        )
+    })
 }
 
 /// Checks a containerd namespace given with `--namespace`.
 pub fn validate_namespace(ns: &str) -> Result<(), String> {
-    validate_dns_label(ns).map_err(|why| format!("invalid namespace {}: {why}; use {REALM_NAME_RULE}", quote(ns)))
+    validate_dns_label(ns).map_err(|why| {
+        format!(
+            "invalid namespace {}: {why}; use {REALM_NAME_RULE}",
+            quote(ns)
+        )
+    })
 }
 
 fn validate_dns_label(name: &str) -> Result<(), &'static str> {
@@ -23,7 +33,10 @@ fn validate_dns_label(name: &str) -> Result<(), &'static str> {
     if name.len() > 63 {
         return Err("it is longer than 63 characters");
     }
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err("it contains a character that is not a lowercase letter, digit or '-'");
     }
     let first = name.as_bytes()[0];
@@ -61,7 +74,8 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
     };
     let key_ok = !k.is_empty()
         && k.len() <= 253
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
     if !key_ok {
         return Err(format!(
             "invalid label key {}: use letters, digits, '-', '_', '.' and '/', at most 253 characters",
@@ -79,7 +93,10 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
 /// Checks a registry server address: non-empty, no whitespace or control characters.
 pub fn validate_server(server: &str) -> Result<(), String> {
     if server.is_empty() {
-        return Err("invalid --server: it is empty; give a registry host such as registry.example.com".into());
+        return Err(
+            "invalid --server: it is empty; give a registry host such as registry.example.com"
+                .into(),
+        );
     }
     if server.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
@@ -121,7 +138,19 @@ mod tests {
     #[test]
     fn refuses_everything_else_with_the_rule() {
         for bad in [
-            "", "../x", "a/b", "A", "-x", "x-", "a_b", ".", "..", "a b", "a\nb", "é", &"a".repeat(64),
+            "",
+            "../x",
+            "a/b",
+            "A",
+            "-x",
+            "x-",
+            "a_b",
+            ".",
+            "..",
+            "a b",
+            "a\nb",
+            "é",
+            &"a".repeat(64),
         ] {
             let err = validate_realm_name(bad).unwrap_err();
             assert!(err.contains(REALM_NAME_RULE), "{bad}: {err}");
@@ -139,7 +168,10 @@ mod tests {
 
     #[test]
     fn labels_and_servers() {
-        assert_eq!(parse_label("team=a=b").unwrap(), ("team".into(), "a=b".into()));
+        assert_eq!(
+            parse_label("team=a=b").unwrap(),
+            ("team".into(), "a=b".into())
+        );
         assert!(parse_label("noequals").is_err());
         assert!(parse_label("=v").is_err());
         assert!(parse_label("k=\u{1b}[31m").is_err());

@@ -112,8 +112,15 @@ impl RealmDoc {
         RealmDoc {
             api_version: API_VERSION.into(),
             kind: KIND.into(),
-            metadata: Metadata { name: name.into(), labels, extra: Mapping::new() },
-            spec: Spec { namespace: Some(namespace.into()), ..Default::default() },
+            metadata: Metadata {
+                name: name.into(),
+                labels,
+                extra: Mapping::new(),
+            },
+            spec: Spec {
+                namespace: Some(namespace.into()),
+                ..Default::default()
+            },
             status: None,
             extra: Mapping::new(),
         }

@@ -88,7 +88,10 @@ pub async fn create_realm(
     if !realm_dir.exists() {
         made.realm_dir = Some(realm_dir.clone());
     }
-    let lock = host.store.lock(name).map_err(|e| OpError::io("cannot create the realm directory", &realm_dir, &e))?;
+    let lock = host
+        .store
+        .lock(name)
+        .map_err(|e| OpError::io("cannot create the realm directory", &realm_dir, &e))?;
     let existing = match host.store.entry(name).map(|e| e.record) {
         Some(Ok(doc)) => Some(doc),
         Some(Err(err)) if made.realm_dir.is_none() && err.message != "record is missing" => {
@@ -109,13 +112,20 @@ pub async fn create_realm(
                 }
             }
             report(
-                Step { step: "record", outcome: Outcome::Existed, detail: host.store.record_path(name).display().to_string() },
+                Step {
+                    step: "record",
+                    outcome: Outcome::Existed,
+                    detail: host.store.record_path(name).display().to_string(),
+                },
                 &mut steps,
             );
             doc
         }
         None => {
-            let namespace = req.namespace.clone().unwrap_or_else(|| default_namespace(name));
+            let namespace = req
+                .namespace
+                .clone()
+                .unwrap_or_else(|| default_namespace(name));
             let mut doc = RealmDoc::new(name, &namespace, req.labels.clone());
             let now = now_rfc3339();
             let status = doc.status_mut();
@@ -124,12 +134,20 @@ pub async fn create_realm(
             status.updated_at = Some(now);
             status.cgroup_path = Some(host.settings.realm_cgroup(name));
             if let Err(e) = host.store.write_record(&doc, &lock) {
-                let err = OpError::io("cannot write the realm record", &host.store.record_path(name), &e);
+                let err = OpError::io(
+                    "cannot write the realm record",
+                    &host.store.record_path(name),
+                    &e,
+                );
                 return Err(rollback(host, rt, name, made, "record", err).await);
             }
             made.record = true;
             report(
-                Step { step: "record", outcome: Outcome::Created, detail: host.store.record_path(name).display().to_string() },
+                Step {
+                    step: "record",
+                    outcome: Outcome::Created,
+                    detail: host.store.record_path(name).display().to_string(),
+                },
                 &mut steps,
             );
             doc
@@ -151,7 +169,14 @@ pub async fn create_realm(
                 (true, true) => Outcome::Repaired,
                 (true, false) => Outcome::Created,
             };
-            report(Step { step: "namespace", outcome, detail: namespace.clone() }, &mut steps);
+            report(
+                Step {
+                    step: "namespace",
+                    outcome,
+                    detail: namespace.clone(),
+                },
+                &mut steps,
+            );
         }
         Err(e) => {
             let err = OpError::from(e);
@@ -169,9 +194,24 @@ pub async fn create_realm(
             };
             made.cgroup_dirs = created.created.clone();
             // Count only the realm's own directories (one per hierarchy), not ancestors.
-            let own = created.created.iter().chain(&created.existed).filter(|d| d.ends_with(group.trim_start_matches('/'))).count();
-            let detail = format!("{group} in {own} hierarch{}", if own == 1 { "y" } else { "ies" });
-            report(Step { step: "cgroup", outcome, detail }, &mut steps);
+            let own = created
+                .created
+                .iter()
+                .chain(&created.existed)
+                .filter(|d| d.ends_with(group.trim_start_matches('/')))
+                .count();
+            let detail = format!(
+                "{group} in {own} hierarch{}",
+                if own == 1 { "y" } else { "ies" }
+            );
+            report(
+                Step {
+                    step: "cgroup",
+                    outcome,
+                    detail,
+                },
+                &mut steps,
+            );
             created.controllers
         }
         Err(e) => {
@@ -200,17 +240,33 @@ pub async fn create_realm(
     if changed {
         doc.status_mut().updated_at = Some(now);
         if let Err(e) = host.store.write_record(&doc, &lock) {
-            let err = OpError::io("cannot write the realm record", &host.store.record_path(name), &e);
+            let err = OpError::io(
+                "cannot write the realm record",
+                &host.store.record_path(name),
+                &e,
+            );
             return Err(fail(host, rt, name, made, "status", err, &mut doc, &lock).await);
         }
     }
     if made.record {
         // The record step already said "created"; the status write completes it.
     } else if changed {
-        report(Step { step: "status", outcome: Outcome::Updated, detail: "Ready".into() }, &mut steps);
+        report(
+            Step {
+                step: "status",
+                outcome: Outcome::Updated,
+                detail: "Ready".into(),
+            },
+            &mut steps,
+        );
     }
     drop(lock);
-    Ok(CreateReport { realm: name.into(), namespace, cgroup_path: group, steps })
+    Ok(CreateReport {
+        realm: name.into(),
+        namespace,
+        cgroup_path: group,
+        steps,
+    })
 }
 
 /// A failure after the record exists: undo what this call made; a record
@@ -237,7 +293,14 @@ async fn fail(
     rollback(host, rt, name, made, step, err).await
 }
 
-async fn rollback(host: &Host, rt: &Runtime, name: &str, made: Made, step: &str, err: OpError) -> OpError {
+async fn rollback(
+    host: &Host,
+    rt: &Runtime,
+    name: &str,
+    made: Made,
+    step: &str,
+    err: OpError,
+) -> OpError {
     let mut undone = Vec::new();
     let mut left = Vec::new();
     if !made.cgroup_dirs.is_empty() {
@@ -262,12 +325,18 @@ async fn rollback(host: &Host, rt: &Runtime, name: &str, made: Made, step: &str,
             Err(e) => left.push(format!("record ({e})")),
         }
     }
-    let mut message = format!("create realm {name:?} failed at step {step}: {}", err.message);
+    let mut message = format!(
+        "create realm {name:?} failed at step {step}: {}",
+        err.message
+    );
     if !undone.is_empty() {
         message.push_str(&format!("; rolled back: {}", undone.join(", ")));
     }
     if !left.is_empty() {
         message.push_str(&format!("; could not roll back: {}", left.join(", ")));
     }
-    OpError { kind: err.kind, message }
+    OpError {
+        kind: err.kind,
+        message,
+    }
 }

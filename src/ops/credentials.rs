@@ -41,7 +41,10 @@ pub fn upsert_credential(
     }
     modify_record(host, realm, |doc| {
         let creds = &mut doc.spec.registry_credentials;
-        match creds.iter_mut().find(|c| c.server() == server && c.username == username) {
+        match creds
+            .iter_mut()
+            .find(|c| c.server() == server && c.username == username)
+        {
             Some(existing) => {
                 existing.password = password.to_string();
                 Ok(CredentialChange::Updated)
@@ -60,7 +63,12 @@ pub fn upsert_credential(
 }
 
 /// Removes the entries for `server` (and `username`, when given); returns how many.
-pub fn delete_credential(host: &Host, realm: &str, server: &str, username: Option<&str>) -> OpResult<usize> {
+pub fn delete_credential(
+    host: &Host,
+    realm: &str,
+    server: &str,
+    username: Option<&str>,
+) -> OpResult<usize> {
     validate_server(server).map_err(OpError::usage)?;
     modify_record(host, realm, |doc| {
         let creds = &mut doc.spec.registry_credentials;
@@ -68,7 +76,9 @@ pub fn delete_credential(host: &Host, realm: &str, server: &str, username: Optio
         creds.retain(|c| !(c.server() == server && username.is_none_or(|u| c.username == u)));
         let removed = before - creds.len();
         if removed == 0 {
-            let who = username.map(|u| format!(" and username {u:?}")).unwrap_or_default();
+            let who = username
+                .map(|u| format!(" and username {u:?}"))
+                .unwrap_or_default();
             return Err(OpError::failed(format!(
                 "realm {realm:?} has no registry credential for server {server:?}{who}; list them with `kuke-tui get registry-credentials {realm}`"
             )));
@@ -77,7 +87,11 @@ pub fn delete_credential(host: &Host, realm: &str, server: &str, username: Optio
     })
 }
 
-pub fn list_credentials(host: &Host, realm: &str, show_secrets: bool) -> OpResult<Vec<CredentialView>> {
+pub fn list_credentials(
+    host: &Host,
+    realm: &str,
+    show_secrets: bool,
+) -> OpResult<Vec<CredentialView>> {
     let doc = host.require_realm(realm)?;
     Ok(doc
         .spec
@@ -86,7 +100,11 @@ pub fn list_credentials(host: &Host, realm: &str, show_secrets: bool) -> OpResul
         .map(|c| CredentialView {
             server: c.server().to_string(),
             username: c.username.clone(),
-            password: if show_secrets { c.password.clone() } else { MASK.into() },
+            password: if show_secrets {
+                c.password.clone()
+            } else {
+                MASK.into()
+            },
         })
         .collect())
 }
@@ -100,7 +118,10 @@ fn modify_record<T>(
 ) -> OpResult<T> {
     host.require_realm(realm)?;
     let path = host.store.record_path(realm);
-    let lock = host.store.lock(realm).map_err(|e| OpError::io("cannot lock", &path, &e))?;
+    let lock = host
+        .store
+        .lock(realm)
+        .map_err(|e| OpError::io("cannot lock", &path, &e))?;
     // Re-read under the lock: another writer may have changed it meanwhile.
     let mut doc = host
         .store
@@ -108,6 +129,8 @@ fn modify_record<T>(
         .map_err(|e| OpError::failed(format!("realm {realm:?} has an unusable record: {e}")))?;
     let result = change(&mut doc)?;
     doc.status_mut().updated_at = Some(now_rfc3339());
-    host.store.write_record(&doc, &lock).map_err(|e| OpError::io("cannot write", &path, &e))?;
+    host.store
+        .write_record(&doc, &lock)
+        .map_err(|e| OpError::io("cannot write", &path, &e))?;
     Ok(result)
 }

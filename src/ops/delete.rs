@@ -64,7 +64,10 @@ impl DeletePlan {
 
     /// Workloads or spaces that a plain (non-cascade) delete refuses to touch.
     pub fn has_contents(&self) -> bool {
-        !(self.tasks.is_empty() && self.containers.is_empty() && self.images.is_empty() && self.spaces.is_empty())
+        !(self.tasks.is_empty()
+            && self.containers.is_empty()
+            && self.images.is_empty()
+            && self.spaces.is_empty())
     }
 
     pub fn contents_summary(&self) -> String {
@@ -83,7 +86,11 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
     let entry = host.store.entry(name);
     let record = entry.as_ref().and_then(|e| e.record.as_ref().ok());
     let (namespace, group) = host.realm_targets(name, record);
-    let namespace_exists = rt.list_namespaces().await?.iter().any(|n| n.name == namespace);
+    let namespace_exists = rt
+        .list_namespaces()
+        .await?
+        .iter()
+        .any(|n| n.name == namespace);
     let mut plan = DeletePlan {
         realm: name.into(),
         system_realm: SYSTEM_REALMS.contains(&name) || SYSTEM_REALMS.contains(&namespace.as_str()),
@@ -113,7 +120,11 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
         )?;
         plan.tasks = tasks
             .into_iter()
-            .map(|t| PlannedTask { id: t.container_id, pid: t.pid, status: t.status.as_str().into() })
+            .map(|t| PlannedTask {
+                id: t.container_id,
+                pid: t.pid,
+                status: t.status.as_str().into(),
+            })
             .collect();
         plan.containers = containers.into_iter().map(|c| c.id).collect();
         plan.images = images.into_iter().map(|i| i.name).collect();
@@ -121,13 +132,19 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
         plan.content = content.into_iter().map(|c| c.digest).collect();
         plan.snapshots = snapshots
             .into_iter()
-            .map(|s| PlannedSnapshot { snapshotter: s.snapshotter, key: s.key })
+            .map(|s| PlannedSnapshot {
+                snapshotter: s.snapshotter,
+                key: s.key,
+            })
             .collect();
     }
     Ok(plan)
 }
 
-async fn list_all_snapshots(rt: &Runtime, ns: &str) -> Result<Vec<crate::runtime::SnapshotInfo>, crate::runtime::RuntimeError> {
+async fn list_all_snapshots(
+    rt: &Runtime,
+    ns: &str,
+) -> Result<Vec<crate::runtime::SnapshotInfo>, crate::runtime::RuntimeError> {
     let mut all = Vec::new();
     for snapshotter in rt.snapshotters().await? {
         all.extend(rt.list_snapshots(ns, &snapshotter).await?);
@@ -186,7 +203,9 @@ pub async fn execute_delete(
         progress(&step);
         steps.push(step);
     };
-    let fail = |step: &str, err: String| OpError::failed(format!("delete realm {name:?} failed at step {step}: {err}; run the same command again to finish"));
+    let fail = |step: &str, err: String| {
+        OpError::failed(format!("delete realm {name:?} failed at step {step}: {err}; run the same command again to finish"))
+    };
 
     mark_deleting(host, name);
     let namespace_exists = rt.list_namespaces().await?.iter().any(|n| n.name == ns);
@@ -202,16 +221,28 @@ pub async fn execute_delete(
         if let Some(err) = results.into_iter().find_map(Result::err) {
             return Err(fail("tasks", err));
         }
-        done(DeleteStep { step: "tasks", removed, detail: "stopped and deleted".into() }, &mut steps);
+        done(
+            DeleteStep {
+                step: "tasks",
+                removed,
+                detail: "stopped and deleted".into(),
+            },
+            &mut steps,
+        );
 
         // Containers, each with its own snapshot.
         let containers = rt.list_containers(ns).await?;
         let results: Vec<Result<(), String>> = stream::iter(containers)
             .map(|c| async move {
-                rt.delete_container(ns, &c.id).await.map_err(|e| format!("container {}: {e}", c.id))?;
+                rt.delete_container(ns, &c.id)
+                    .await
+                    .map_err(|e| format!("container {}: {e}", c.id))?;
                 if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
-                    ignore_not_found(rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key).await)
-                        .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
+                    ignore_not_found(
+                        rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
+                            .await,
+                    )
+                    .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
                 }
                 Ok(())
             })
@@ -222,11 +253,27 @@ pub async fn execute_delete(
         if let Some(err) = results.into_iter().find_map(Result::err) {
             return Err(fail("containers", err));
         }
-        done(DeleteStep { step: "containers", removed, detail: "deleted".into() }, &mut steps);
+        done(
+            DeleteStep {
+                step: "containers",
+                removed,
+                detail: "deleted".into(),
+            },
+            &mut steps,
+        );
 
         // Remaining snapshots, leaves first (a parent cannot go before its children).
-        let removed = remove_snapshots(rt, ns).await.map_err(|e| fail("snapshots", e))?;
-        done(DeleteStep { step: "snapshots", removed, detail: "removed".into() }, &mut steps);
+        let removed = remove_snapshots(rt, ns)
+            .await
+            .map_err(|e| fail("snapshots", e))?;
+        done(
+            DeleteStep {
+                step: "snapshots",
+                removed,
+                detail: "removed".into(),
+            },
+            &mut steps,
+        );
 
         let images = rt.list_images(ns).await?;
         let count = images.len();
@@ -235,39 +282,91 @@ pub async fn execute_delete(
             ignore_not_found(rt.delete_image(ns, &image.name, i + 1 == count).await)
                 .map_err(|e| fail("images", format!("{}: {e}", image.name)))?;
         }
-        done(DeleteStep { step: "images", removed: count, detail: "deleted".into() }, &mut steps);
+        done(
+            DeleteStep {
+                step: "images",
+                removed: count,
+                detail: "deleted".into(),
+            },
+            &mut steps,
+        );
 
         let leases = rt.list_leases(ns).await?;
         for lease in &leases {
-            ignore_not_found(rt.delete_lease(ns, lease).await).map_err(|e| fail("leases", format!("{lease}: {e}")))?;
+            ignore_not_found(rt.delete_lease(ns, lease).await)
+                .map_err(|e| fail("leases", format!("{lease}: {e}")))?;
         }
-        done(DeleteStep { step: "leases", removed: leases.len(), detail: "deleted".into() }, &mut steps);
+        done(
+            DeleteStep {
+                step: "leases",
+                removed: leases.len(),
+                detail: "deleted".into(),
+            },
+            &mut steps,
+        );
 
         let content = rt.list_content(ns).await?;
         for blob in &content {
             ignore_not_found(rt.delete_content(ns, &blob.digest).await)
                 .map_err(|e| fail("content", format!("{}: {e}", blob.digest)))?;
         }
-        done(DeleteStep { step: "content", removed: content.len(), detail: "blobs deleted".into() }, &mut steps);
+        done(
+            DeleteStep {
+                step: "content",
+                removed: content.len(),
+                detail: "blobs deleted".into(),
+            },
+            &mut steps,
+        );
 
-        let deleted = rt.delete_namespace(ns).await.map_err(|e| fail("namespace", e.to_string()))?;
-        done(DeleteStep { step: "namespace", removed: deleted as usize, detail: ns.into() }, &mut steps);
+        let deleted = rt
+            .delete_namespace(ns)
+            .await
+            .map_err(|e| fail("namespace", e.to_string()))?;
+        done(
+            DeleteStep {
+                step: "namespace",
+                removed: deleted as usize,
+                detail: ns.into(),
+            },
+            &mut steps,
+        );
     } else {
-        done(DeleteStep { step: "namespace", removed: 0, detail: format!("{ns} (already gone)") }, &mut steps);
+        done(
+            DeleteStep {
+                step: "namespace",
+                removed: 0,
+                detail: format!("{ns} (already gone)"),
+            },
+            &mut steps,
+        );
     }
 
     let removed = host
         .cgroups
         .remove(&plan.cgroup_path, Duration::from_secs(5))
         .map_err(|e| fail("cgroup", e.to_string()))?;
-    done(DeleteStep { step: "cgroup", removed: removed.len(), detail: plan.cgroup_path.clone() }, &mut steps);
-
-    let removed = host
-        .store
-        .remove_realm_dir(name)
-        .map_err(|e| fail("files", OpError::io("cannot remove", &host.store.realm_dir(name), &e).message))?;
     done(
-        DeleteStep { step: "files", removed: removed.len(), detail: host.store.realm_dir(name).display().to_string() },
+        DeleteStep {
+            step: "cgroup",
+            removed: removed.len(),
+            detail: plan.cgroup_path.clone(),
+        },
+        &mut steps,
+    );
+
+    let removed = host.store.remove_realm_dir(name).map_err(|e| {
+        fail(
+            "files",
+            OpError::io("cannot remove", &host.store.realm_dir(name), &e).message,
+        )
+    })?;
+    done(
+        DeleteStep {
+            step: "files",
+            removed: removed.len(),
+            detail: host.store.realm_dir(name).display().to_string(),
+        },
         &mut steps,
     );
     Ok(steps)
@@ -279,7 +378,9 @@ fn mark_deleting(host: &Host, name: &str) {
     if host.store.read_record(name).is_err() {
         return;
     }
-    let Ok(lock) = host.store.lock(name) else { return };
+    let Ok(lock) = host.store.lock(name) else {
+        return;
+    };
     if let Ok(mut doc) = host.store.read_record(name) {
         let status = doc.status_mut();
         status.state = Some(state::DELETING.into());
@@ -288,16 +389,31 @@ fn mark_deleting(host: &Host, name: &str) {
     }
 }
 
-async fn stop_task(rt: &Runtime, ns: &str, id: &str, status: TaskStatus, grace: Duration) -> Result<(), String> {
+async fn stop_task(
+    rt: &Runtime,
+    ns: &str,
+    id: &str,
+    status: TaskStatus,
+    grace: Duration,
+) -> Result<(), String> {
     let ctx = |e: crate::runtime::RuntimeError| format!("task {id}: {e}");
     if matches!(status, TaskStatus::Paused | TaskStatus::Pausing) {
         ignore_not_found(rt.resume_task(ns, id).await.map(|_| true)).map_err(ctx)?;
     }
-    if matches!(status, TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing) {
+    if matches!(
+        status,
+        TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing
+    ) {
         ignore_not_found(rt.kill_task(ns, id, SIGTERM, true).await.map(|_| true)).map_err(ctx)?;
         if rt.wait_task(ns, id, grace).await.map_err(ctx)?.is_none() {
-            ignore_not_found(rt.kill_task(ns, id, SIGKILL, true).await.map(|_| true)).map_err(ctx)?;
-            if rt.wait_task(ns, id, Duration::from_secs(10)).await.map_err(ctx)?.is_none() {
+            ignore_not_found(rt.kill_task(ns, id, SIGKILL, true).await.map(|_| true))
+                .map_err(ctx)?;
+            if rt
+                .wait_task(ns, id, Duration::from_secs(10))
+                .await
+                .map_err(ctx)?
+                .is_none()
+            {
                 return Err(format!("task {id} did not exit 10s after SIGKILL"));
             }
         }
@@ -310,14 +426,22 @@ async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
     let mut removed = 0;
     for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
         loop {
-            let snaps = rt.list_snapshots(ns, &snapshotter).await.map_err(|e| e.to_string())?;
+            let snaps = rt
+                .list_snapshots(ns, &snapshotter)
+                .await
+                .map_err(|e| e.to_string())?;
             if snaps.is_empty() {
                 break;
             }
             let parents: HashSet<&str> = snaps.iter().filter_map(|s| s.parent.as_deref()).collect();
-            let leaves: Vec<_> = snaps.iter().filter(|s| !parents.contains(s.key.as_str())).collect();
+            let leaves: Vec<_> = snaps
+                .iter()
+                .filter(|s| !parents.contains(s.key.as_str()))
+                .collect();
             if leaves.is_empty() {
-                return Err(format!("snapshots in {snapshotter} form a cycle; cannot order their removal"));
+                return Err(format!(
+                    "snapshots in {snapshotter} form a cycle; cannot order their removal"
+                ));
             }
             for leaf in leaves {
                 ignore_not_found(rt.remove_snapshot(ns, &snapshotter, &leaf.key).await)
@@ -329,7 +453,9 @@ async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
     Ok(removed)
 }
 
-fn ignore_not_found(result: Result<bool, crate::runtime::RuntimeError>) -> Result<bool, crate::runtime::RuntimeError> {
+fn ignore_not_found(
+    result: Result<bool, crate::runtime::RuntimeError>,
+) -> Result<bool, crate::runtime::RuntimeError> {
     match result {
         Err(e) if e.kind == RuntimeErrorKind::NotFound => Ok(false),
         other => other,

@@ -19,11 +19,17 @@ pub struct OpError {
 
 impl OpError {
     pub fn usage(message: impl Into<String>) -> Self {
-        OpError { kind: ErrorKind::Usage, message: message.into() }
+        OpError {
+            kind: ErrorKind::Usage,
+            message: message.into(),
+        }
     }
 
     pub fn failed(message: impl Into<String>) -> Self {
-        OpError { kind: ErrorKind::Failed, message: message.into() }
+        OpError {
+            kind: ErrorKind::Failed,
+            message: message.into(),
+        }
     }
 
     /// A filesystem error on `path`, with the privilege hint when that is the cause.

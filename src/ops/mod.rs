@@ -32,9 +32,16 @@ pub struct Host {
 
 impl Host {
     pub fn new(settings: HostSettings) -> OpResult<Host> {
-        let cgroups = Cgroups::detect()
-            .map_err(|e| OpError::failed(format!("cannot read /proc/self/mountinfo to find cgroup mounts: {e}")))?;
-        Ok(Host { store: DocsStore::new(settings.run_path.clone()), cgroups, settings })
+        let cgroups = Cgroups::detect().map_err(|e| {
+            OpError::failed(format!(
+                "cannot read /proc/self/mountinfo to find cgroup mounts: {e}"
+            ))
+        })?;
+        Ok(Host {
+            store: DocsStore::new(settings.run_path.clone()),
+            cgroups,
+            settings,
+        })
     }
 
     /// Connects to containerd, bounded by the configured timeout.
@@ -66,7 +73,9 @@ impl Host {
                 self.settings.run_path.display()
             ))),
             Some(entry) => entry.record.map_err(|e| {
-                OpError::failed(format!("realm {name:?} has an unusable record: {e}; fix or delete the record"))
+                OpError::failed(format!(
+                    "realm {name:?} has an unusable record: {e}; fix or delete the record"
+                ))
             }),
         }
     }

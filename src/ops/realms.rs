@@ -71,7 +71,12 @@ pub async fn list_realms(host: &Host, rt: &Runtime) -> OpResult<Vec<RealmSummary
         .store
         .list()
         .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
-    let namespaces: HashSet<String> = rt.list_namespaces().await?.into_iter().map(|n| n.name).collect();
+    let namespaces: HashSet<String> = rt
+        .list_namespaces()
+        .await?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
     let namespaces = &namespaces;
     let results: Vec<OpResult<RealmSummary>> = stream::iter(entries)
         .map(|entry| async move { summarize(host, rt, entry, namespaces).await })
@@ -92,26 +97,45 @@ async fn summarize(
     let namespace_exists = namespaces.contains(&namespace);
     let mut counts = Counts {
         spaces: host.store.spaces(&entry.name).len(),
-        registry_credentials: record.map(|r| r.spec.registry_credentials.len()).unwrap_or(0),
+        registry_credentials: record
+            .map(|r| r.spec.registry_credentials.len())
+            .unwrap_or(0),
         ..Counts::default()
     };
     if namespace_exists {
-        let (tasks, containers, images) =
-            tokio::try_join!(rt.list_tasks(&namespace), rt.list_containers(&namespace), rt.list_images(&namespace))?;
+        let (tasks, containers, images) = tokio::try_join!(
+            rt.list_tasks(&namespace),
+            rt.list_containers(&namespace),
+            rt.list_images(&namespace)
+        )?;
         counts.tasks = tasks.len();
-        counts.running_tasks = tasks.iter().filter(|t| t.status == TaskStatus::Running).count();
+        counts.running_tasks = tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Running)
+            .count();
         counts.containers = containers.len();
         counts.images = images.len();
     }
     let cgroup_exists = host.cgroups.exists(&group);
-    let usage = if cgroup_exists { host.cgroups.read_usage(&group) } else { Usage::default() };
-    let observed = Observed { namespace_exists, cgroup_exists };
-    let created_at = record.and_then(|r| r.status.as_ref()).and_then(|s| s.created_at.clone());
+    let usage = if cgroup_exists {
+        host.cgroups.read_usage(&group)
+    } else {
+        Usage::default()
+    };
+    let observed = Observed {
+        namespace_exists,
+        cgroup_exists,
+    };
+    let created_at = record
+        .and_then(|r| r.status.as_ref())
+        .and_then(|s| s.created_at.clone());
     Ok(RealmSummary {
         state: display_state(&entry.record, &observed),
         valid: entry.record.is_ok(),
         error: entry.record.as_ref().err().map(|e| e.to_string()),
-        labels: record.map(|r| r.metadata.labels.clone()).unwrap_or_default(),
+        labels: record
+            .map(|r| r.metadata.labels.clone())
+            .unwrap_or_default(),
         age_seconds: age(created_at.as_deref(), entry.modified).map(|d| d.as_secs()),
         created_at,
         name: entry.name,
@@ -123,7 +147,10 @@ async fn summarize(
     })
 }
 
-fn display_state(record: &Result<RealmDoc, crate::store::RecordError>, observed: &Observed) -> String {
+fn display_state(
+    record: &Result<RealmDoc, crate::store::RecordError>,
+    observed: &Observed,
+) -> String {
     match record {
         Err(_) => "Invalid".into(),
         Ok(doc) => {
@@ -143,7 +170,11 @@ pub fn age(created_at: Option<&str>, modified: Option<SystemTime>) -> Option<Dur
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| SystemTime::from(t.with_timezone(&chrono::Utc)))
         .or(modified)?;
-    Some(SystemTime::now().duration_since(created).unwrap_or_default())
+    Some(
+        SystemTime::now()
+            .duration_since(created)
+            .unwrap_or_default(),
+    )
 }
 
 /// `get realm NAME`: the record (masked unless asked) plus what is observed.
@@ -170,13 +201,24 @@ pub struct ObservedDetail {
     pub age_seconds: Option<u64>,
 }
 
-pub async fn describe_realm(host: &Host, rt: &Runtime, name: &str, show_secrets: bool) -> OpResult<RealmDetail> {
+pub async fn describe_realm(
+    host: &Host,
+    rt: &Runtime,
+    name: &str,
+    show_secrets: bool,
+) -> OpResult<RealmDetail> {
     let record = host.require_realm(name)?;
-    let entry = host
-        .store
-        .entry(name)
-        .ok_or_else(|| OpError::failed(format!("realm {name:?} disappeared while it was being read")))?;
-    let namespaces: HashSet<String> = rt.list_namespaces().await?.into_iter().map(|n| n.name).collect();
+    let entry = host.store.entry(name).ok_or_else(|| {
+        OpError::failed(format!(
+            "realm {name:?} disappeared while it was being read"
+        ))
+    })?;
+    let namespaces: HashSet<String> = rt
+        .list_namespaces()
+        .await?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
     let summary = summarize(host, rt, entry, &namespaces).await?;
     let (_, group) = host.realm_targets(name, Some(&record));
     let observed = ObservedDetail {
@@ -197,6 +239,10 @@ pub async fn describe_realm(host: &Host, rt: &Runtime, name: &str, show_secrets:
         usage: summary.usage,
         age_seconds: summary.age_seconds,
     };
-    let record = if show_secrets { record } else { record.masked() };
+    let record = if show_secrets {
+        record
+    } else {
+        record.masked()
+    };
     Ok(RealmDetail { record, observed })
 }

@@ -29,7 +29,10 @@ pub fn usage_targets(host: &Host, only: Option<&str>) -> OpResult<Vec<UsageTarge
         .filter(|e| only.is_none_or(|n| n == e.name))
         .map(|e| {
             let (_, group) = host.realm_targets(&e.name, e.record.as_ref().ok());
-            UsageTarget { realm: e.name, group }
+            UsageTarget {
+                realm: e.name,
+                group,
+            }
         })
         .collect();
     if let (Some(name), true) = (only, targets.is_empty()) {
@@ -78,7 +81,10 @@ impl UsageSampler {
     pub fn new() -> Self {
         // SAFETY: sysconf has no preconditions.
         let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        UsageSampler { previous: HashMap::new(), online_cpus: online.max(1) as f64 }
+        UsageSampler {
+            previous: HashMap::new(),
+            online_cpus: online.max(1) as f64,
+        }
     }
 
     /// Reads every target once and returns rates against the previous reading.
@@ -89,11 +95,17 @@ impl UsageSampler {
             .map(|t| {
                 let now = Instant::now();
                 let exists = host.cgroups.exists(&t.group);
-                let usage = if exists { host.cgroups.read_usage(&t.group) } else { Usage::default() };
+                let usage = if exists {
+                    host.cgroups.read_usage(&t.group)
+                } else {
+                    Usage::default()
+                };
                 let rate = rate(
                     t,
                     exists,
-                    self.previous.get(&t.realm).filter(|(_, u)| exists && u != &Usage::default()),
+                    self.previous
+                        .get(&t.realm)
+                        .filter(|(_, u)| exists && u != &Usage::default()),
                     now,
                     &usage,
                     self.online_cpus,
@@ -147,11 +159,28 @@ mod tests {
 
     #[test]
     fn cpu_rate_is_per_core_and_per_host() {
-        let target = UsageTarget { realm: "r".into(), group: "/k/r".into() };
+        let target = UsageTarget {
+            realm: "r".into(),
+            group: "/k/r".into(),
+        };
         let t0 = Instant::now();
-        let before = Usage { cpu_usage_usec: Some(1_000_000), ..Usage::default() };
-        let after = Usage { cpu_usage_usec: Some(1_500_000), memory_current: Some(10), ..Usage::default() };
-        let r = rate(&target, true, Some(&(t0, before)), t0 + Duration::from_secs(1), &after, 2.0);
+        let before = Usage {
+            cpu_usage_usec: Some(1_000_000),
+            ..Usage::default()
+        };
+        let after = Usage {
+            cpu_usage_usec: Some(1_500_000),
+            memory_current: Some(10),
+            ..Usage::default()
+        };
+        let r = rate(
+            &target,
+            true,
+            Some(&(t0, before)),
+            t0 + Duration::from_secs(1),
+            &after,
+            2.0,
+        );
         assert!((r.cpu_percent_of_core.unwrap() - 50.0).abs() < 1e-9);
         assert!((r.cpu_percent_of_host.unwrap() - 25.0).abs() < 1e-9);
         assert_eq!(r.io_read_bytes_per_sec, None, "unknown stays unknown");
@@ -160,12 +189,31 @@ mod tests {
 
     #[test]
     fn first_reading_and_counter_reset_have_no_rate() {
-        let target = UsageTarget { realm: "r".into(), group: "/k/r".into() };
+        let target = UsageTarget {
+            realm: "r".into(),
+            group: "/k/r".into(),
+        };
         let t0 = Instant::now();
-        let usage = Usage { cpu_usage_usec: Some(5), ..Usage::default() };
-        assert_eq!(rate(&target, true, None, t0, &usage, 1.0).cpu_percent_of_core, None);
-        let before = Usage { cpu_usage_usec: Some(50), ..Usage::default() };
-        let r = rate(&target, true, Some(&(t0, before)), t0 + Duration::from_secs(1), &usage, 1.0);
+        let usage = Usage {
+            cpu_usage_usec: Some(5),
+            ..Usage::default()
+        };
+        assert_eq!(
+            rate(&target, true, None, t0, &usage, 1.0).cpu_percent_of_core,
+            None
+        );
+        let before = Usage {
+            cpu_usage_usec: Some(50),
+            ..Usage::default()
+        };
+        let r = rate(
+            &target,
+            true,
+            Some(&(t0, before)),
+            t0 + Duration::from_secs(1),
+            &usage,
+            1.0,
+        );
         assert_eq!(r.cpu_percent_of_core, None);
     }
 }

@@ -50,7 +50,9 @@ pub async fn list_images(host: &Host, rt: &Runtime, realm: &str) -> OpResult<Vec
                 reference: image.name.clone(),
                 digest: image.digest.clone(),
                 size_bytes,
-                created_at: image.created_at.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                created_at: image
+                    .created_at
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
             }
         })
         .buffered(8)
@@ -60,10 +62,17 @@ pub async fn list_images(host: &Host, rt: &Runtime, realm: &str) -> OpResult<Vec
 }
 
 /// Every container with its task (if any); `tasks_only` keeps those with a task.
-pub async fn list_containers(host: &Host, rt: &Runtime, realm: &str, tasks_only: bool) -> OpResult<Vec<ContainerView>> {
+pub async fn list_containers(
+    host: &Host,
+    rt: &Runtime,
+    realm: &str,
+    tasks_only: bool,
+) -> OpResult<Vec<ContainerView>> {
     let namespace = realm_namespace(host, realm)?;
-    let (containers, tasks) = tokio::try_join!(rt.list_containers(&namespace), rt.list_tasks(&namespace))?;
-    let tasks: HashMap<&str, &TaskInfo> = tasks.iter().map(|t| (t.container_id.as_str(), t)).collect();
+    let (containers, tasks) =
+        tokio::try_join!(rt.list_containers(&namespace), rt.list_tasks(&namespace))?;
+    let tasks: HashMap<&str, &TaskInfo> =
+        tasks.iter().map(|t| (t.container_id.as_str(), t)).collect();
     let mut views: Vec<ContainerView> = containers
         .iter()
         .filter(|c| !tasks_only || tasks.contains_key(c.id.as_str()))
@@ -79,7 +88,9 @@ pub async fn list_containers(host: &Host, rt: &Runtime, realm: &str, tasks_only:
             ContainerView {
                 id: c.id.clone(),
                 image: c.image.clone(),
-                status: task.map(|t| t.status.as_str().to_string()).unwrap_or_else(|| "NoTask".into()),
+                status: task
+                    .map(|t| t.status.as_str().to_string())
+                    .unwrap_or_else(|| "NoTask".into()),
                 pid: task.map(|t| t.pid).filter(|p| *p > 0),
                 exit_code: task.and_then(|t| t.exit_status),
                 space: label("kukeon.io/space"),

@@ -224,10 +224,14 @@ fn request<T>(msg: T, ns: &str) -> Result<tonic::Request<T>, RuntimeError> {
             "empty containerd namespace name",
         ));
     }
-    let value: AsciiMetadataValue = ns.parse().map_err(|_| {
+    // Printable ASCII only: stricter than a header value (which allows tab
+    // and high bytes) and still wider than containerd's own name rules.
+    let printable = ns.bytes().all(|b| b.is_ascii_graphic());
+    let parsed = ns.parse::<AsciiMetadataValue>().ok().filter(|_| printable);
+    let value = parsed.ok_or_else(|| {
         RuntimeError::new(
             RuntimeErrorKind::Other,
-            format!("invalid containerd namespace name {ns:?}: not a valid header value"),
+            format!("invalid containerd namespace name {ns:?}: must be printable ASCII"),
         )
     })?;
     let mut req = tonic::Request::new(msg);

@@ -16,6 +16,7 @@ use super::*;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const IMAGE_REF: &str = "kuke-tui.test/busybox:1";
+const INDEX_REF: &str = "kuke-tui.test/busybox-index:1";
 
 /// A private containerd; dropping it removes leftover tasks, stops the daemon
 /// by pid, and removes the cgroup tree the test caused.
@@ -377,7 +378,7 @@ fn error_messages_are_one_line_and_name_the_socket() {
 #[test]
 fn request_rejects_bad_namespace_without_panicking() {
     assert!(request((), "kukeon-main").is_ok());
-    for bad in ["bad\nns", "", "ünïcode", "nul\0ns"] {
+    for bad in ["bad\nns", "", "ünïcode", "nul\0ns", "tab\tns", "sp ace"] {
         let e = request((), bad).unwrap_err();
         assert_eq!(e.kind, RuntimeErrorKind::Other);
         assert_one_line(&e);
@@ -540,12 +541,19 @@ async fn image_container_task_lifecycle_and_teardown() {
             "images",
             "import",
             "--all-platforms",
+            "--index-name",
+            INDEX_REF,
             img.tar.to_str().unwrap(),
         ],
     );
     let images = rt.list_images(&ns).await.unwrap();
-    assert_eq!(images.len(), 1, "{images:?}");
-    let image = &images[0];
+    assert_eq!(images.len(), 2, "{images:?}");
+    let image = images.iter().find(|i| i.name == IMAGE_REF).expect("image");
+    let index = images
+        .iter()
+        .find(|i| i.name == INDEX_REF)
+        .expect("index image");
+    assert_eq!(index.media_type, "application/vnd.oci.image.index.v1+json");
     assert_eq!(image.name, IMAGE_REF);
     assert!(image.digest.starts_with("sha256:"));
     assert!(image.created_at.is_some());
@@ -558,20 +566,36 @@ async fn image_container_task_lifecycle_and_teardown() {
     } else {
         assert!(size > expected + img.manifest.1);
     }
+    // The index image walks index -> amd64 manifest -> config + layer.
+    let index_size = rt
+        .image_size(&ns, index)
+        .await
+        .unwrap()
+        .expect("index size");
+    let index_blob = rt
+        .list_content(&ns)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.digest == index.digest)
+        .expect("index blob");
+    assert_eq!(index_size, index_blob.size + img.manifest.1 + expected);
     let listing = daemon.ctr(&ns, &["images", "ls"]);
-    let row: Vec<&str> = listing
-        .lines()
-        .find(|l| l.starts_with(IMAGE_REF))
-        .expect("ctr row")
-        .split_whitespace()
-        .collect();
-    let (ctr_bytes, unit) = parse_ctr_size(row[3], row[4]);
-    assert!(
-        (size as f64 - ctr_bytes).abs() <= 0.05 * unit + 1.0,
-        "ours {size} vs ctr {} {}",
-        row[3],
-        row[4]
-    );
+    for (name, ours) in [(IMAGE_REF, size), (INDEX_REF, index_size)] {
+        let row: Vec<&str> = listing
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .expect("ctr row")
+            .split_whitespace()
+            .collect();
+        let (ctr_bytes, unit) = parse_ctr_size(row[3], row[4]);
+        assert!(
+            (ours as f64 - ctr_bytes).abs() <= 0.05 * unit + 1.0,
+            "{name}: ours {ours} vs ctr {} {}",
+            row[3],
+            row[4]
+        );
+    }
     // A missing manifest blob means "cannot size", not an error.
     let ghost = ImageInfo {
         digest: format!("sha256:{}", "0".repeat(64)),
@@ -721,8 +745,10 @@ async fn image_container_task_lifecycle_and_teardown() {
         .contains(&"kuke-test-lease".to_string()));
 
     // Images, then whatever leases, content and snapshots remain.
+    assert!(rt.delete_image(&ns, INDEX_REF, false).await.unwrap());
     assert!(rt.delete_image(&ns, IMAGE_REF, true).await.unwrap());
     assert!(!rt.delete_image(&ns, IMAGE_REF, true).await.unwrap());
+    assert!(rt.list_images(&ns).await.unwrap().is_empty());
     for id in rt.list_leases(&ns).await.unwrap() {
         assert!(rt.delete_lease(&ns, &id).await.unwrap());
     }

@@ -15,8 +15,13 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// Writes `bytes` to `path` atomically with the given mode (0600 for records
 /// that hold passwords).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("record path has no directory"))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("record");
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("record path has no directory"))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("record");
     let tmp = dir.join(format!(
         ".{name}.tmp-{}-{}",
         std::process::id(),
@@ -72,7 +77,10 @@ pub fn lock_exclusive(lock_path: &Path) -> io::Result<LockGuard> {
             return Err(err);
         }
     }
-    Ok(LockGuard { _file: file, path: lock_path.to_path_buf() })
+    Ok(LockGuard {
+        _file: file,
+        path: lock_path.to_path_buf(),
+    })
 }
 
 #[cfg(test)]
@@ -115,7 +123,10 @@ mod tests {
         }
         let log = counter.lock().unwrap();
         for pair in log.chunks(2) {
-            assert_eq!(pair[0].0, pair[1].0, "critical sections interleaved: {log:?}");
+            assert_eq!(
+                pair[0].0, pair[1].0,
+                "critical sections interleaved: {log:?}"
+            );
         }
     }
 }

@@ -48,7 +48,9 @@ pub struct DocsStore {
 
 impl DocsStore {
     pub fn new(run_path: impl Into<PathBuf>) -> Self {
-        DocsStore { run_path: run_path.into() }
+        DocsStore {
+            run_path: run_path.into(),
+        }
     }
 
     pub fn run_path(&self) -> &Path {
@@ -74,9 +76,13 @@ impl DocsStore {
         let mut entries = Vec::new();
         for item in read {
             let item = item?;
-            let Ok(name) = item.file_name().into_string() else { continue };
+            let Ok(name) = item.file_name().into_string() else {
+                continue;
+            };
             // symlink_metadata: a symlinked directory is not followed out of the run path.
-            let Ok(meta) = item.path().symlink_metadata() else { continue };
+            let Ok(meta) = item.path().symlink_metadata() else {
+                continue;
+            };
             if !meta.is_dir() || !is_listable_realm_dir(&name) {
                 continue;
             }
@@ -108,19 +114,28 @@ impl DocsStore {
 
     pub fn read_record(&self, name: &str) -> Result<RealmDoc, RecordError> {
         let file = self.record_path(name);
-        let err = |line: Option<usize>, message: String| RecordError { file: file.clone(), line, message };
+        let err = |line: Option<usize>, message: String| RecordError {
+            file: file.clone(),
+            line,
+            message,
+        };
         let mut handle = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&file)
             .map_err(|e| match e.kind() {
                 io::ErrorKind::NotFound => err(None, "record is missing".into()),
-                _ if e.raw_os_error() == Some(libc::ELOOP) => err(None, "record is a symlink; refusing to follow it".into()),
+                _ if e.raw_os_error() == Some(libc::ELOOP) => {
+                    err(None, "record is a symlink; refusing to follow it".into())
+                }
                 _ => err(None, e.to_string()),
             })?;
         let len = handle.metadata().map(|m| m.len()).unwrap_or(0);
         if len > MAX_RECORD_BYTES {
-            return Err(err(None, format!("record is {len} bytes, larger than the 1 MiB limit")));
+            return Err(err(
+                None,
+                format!("record is {len} bytes, larger than the 1 MiB limit"),
+            ));
         }
         let mut text = String::new();
         handle
@@ -139,7 +154,10 @@ impl DocsStore {
         if doc.metadata.name != name {
             return Err(err(
                 None,
-                format!("metadata.name {:?} does not match the directory name {name:?}", doc.metadata.name),
+                format!(
+                    "metadata.name {:?} does not match the directory name {name:?}",
+                    doc.metadata.name
+                ),
             ));
         }
         Ok(doc)
@@ -155,12 +173,18 @@ impl DocsStore {
     /// Writes the record (mode 0600). Call with the realm's lock held.
     pub fn write_record(&self, doc: &RealmDoc, _lock: &LockGuard) -> io::Result<()> {
         let text = serde_yaml_ng::to_string(doc).map_err(io::Error::other)?;
-        write_atomic(&self.record_path(&doc.metadata.name), text.as_bytes(), 0o600)
+        write_atomic(
+            &self.record_path(&doc.metadata.name),
+            text.as_bytes(),
+            0o600,
+        )
     }
 
     /// Spaces of a realm: subdirectories holding `space.yaml`.
     pub fn spaces(&self, name: &str) -> Vec<String> {
-        let Ok(read) = std::fs::read_dir(self.realm_dir(name)) else { return Vec::new() };
+        let Ok(read) = std::fs::read_dir(self.realm_dir(name)) else {
+            return Vec::new();
+        };
         let mut spaces: Vec<String> = read
             .flatten()
             .filter(|e| e.path().join("space.yaml").is_file())
@@ -233,7 +257,11 @@ mod tests {
         store.write_record(&doc, &lock).unwrap();
         drop(lock);
         std::fs::create_dir_all(store.realm_dir("broken")).unwrap();
-        std::fs::write(store.record_path("broken"), "metadata:\n  name: broken\nspec: [\n").unwrap();
+        std::fs::write(
+            store.record_path("broken"),
+            "metadata:\n  name: broken\nspec: [\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(store.realm_dir("empty")).unwrap();
         std::fs::create_dir_all(store.realm_dir("run")).unwrap();
         std::fs::write(store.run_path().join("stray.txt"), "x").unwrap();
@@ -243,7 +271,10 @@ mod tests {
         let broken = list[0].record.as_ref().unwrap_err();
         assert!(broken.line.is_some(), "{broken}");
         assert!(broken.to_string().contains("realm.yaml:"), "{broken}");
-        assert_eq!(list[1].record.as_ref().unwrap_err().message, "record is missing");
+        assert_eq!(
+            list[1].record.as_ref().unwrap_err().message,
+            "record is missing"
+        );
         assert_eq!(list[2].record.as_ref().unwrap().namespace(), "kukeon-good");
     }
 
@@ -252,16 +283,29 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let (_d, store) = store();
         let lock = store.lock("r").unwrap();
-        store.write_record(&RealmDoc::new("r", "kukeon-r", Default::default()), &lock).unwrap();
+        store
+            .write_record(&RealmDoc::new("r", "kukeon-r", Default::default()), &lock)
+            .unwrap();
         drop(lock);
-        let mode = std::fs::metadata(store.record_path("r")).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(store.record_path("r"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         std::fs::create_dir_all(store.realm_dir("r").join("space1")).unwrap();
-        std::fs::write(store.realm_dir("r").join("space1/space.yaml"), "kind: Space\n").unwrap();
+        std::fs::write(
+            store.realm_dir("r").join("space1/space.yaml"),
+            "kind: Space\n",
+        )
+        .unwrap();
         assert_eq!(store.spaces("r"), ["space1"]);
         let tree = store.subtree("r");
         assert_eq!(tree.last().unwrap(), &store.realm_dir("r"));
-        let file_pos = tree.iter().position(|p| p.ends_with("space1/space.yaml")).unwrap();
+        let file_pos = tree
+            .iter()
+            .position(|p| p.ends_with("space1/space.yaml"))
+            .unwrap();
         let dir_pos = tree.iter().position(|p| p.ends_with("space1")).unwrap();
         assert!(file_pos < dir_pos);
         assert_eq!(store.remove_realm_dir("r").unwrap(), tree);
@@ -283,6 +327,10 @@ mod tests {
         let (_d, store) = store();
         std::fs::create_dir_all(store.realm_dir("a")).unwrap();
         std::fs::write(store.record_path("a"), "metadata:\n  name: b\n").unwrap();
-        assert!(store.read_record("a").unwrap_err().message.contains("does not match"));
+        assert!(store
+            .read_record("a")
+            .unwrap_err()
+            .message
+            .contains("does not match"));
     }
 }

@@ -427,7 +427,9 @@ impl Harness {
             .stderr(Stdio::null())
             .output()
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     fn teardown_tasks(&self, namespaces: &mut BTreeSet<String>) {
@@ -461,7 +463,9 @@ impl Harness {
             for t in &tasks {
                 self.ctr_quiet(&["-n", ns, "tasks", "rm", "-f", t]);
             }
-            let containers = self.ctr_quiet(&["-n", ns, "containers", "ls", "-q"]).unwrap_or_default();
+            let containers = self
+                .ctr_quiet(&["-n", ns, "containers", "ls", "-q"])
+                .unwrap_or_default();
             for c in containers.split_whitespace() {
                 self.ctr_quiet(&["-n", ns, "containers", "rm", c]);
             }
@@ -480,7 +484,10 @@ impl Harness {
                 namespaces.insert(ns_name.clone());
                 if let Ok(ids) = fs::read_dir(ns.path()) {
                     for id in ids.flatten() {
-                        known.push((ns_name.clone(), id.file_name().to_string_lossy().into_owned()));
+                        known.push((
+                            ns_name.clone(),
+                            id.file_name().to_string_lossy().into_owned(),
+                        ));
                     }
                 }
             }
@@ -536,7 +543,14 @@ fn preflight() {
 
 fn daemon_path() -> String {
     let mut p = std::env::var("PATH").unwrap_or_default();
-    for d in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+    for d in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
         if !p.split(':').any(|x| x == d) {
             if !p.is_empty() {
                 p.push(':');
@@ -626,21 +640,32 @@ fn image_tar() -> PathBuf {
 /// Clean up harnesses of test processes that died without dropping them:
 /// temp dirs `kuke-tui-test-*` whose owner pid is gone. Runs once per process.
 fn reap_stale() {
-    let Ok(rd) = fs::read_dir(temp_base()) else { return };
+    let Ok(rd) = fs::read_dir(temp_base()) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if !name.starts_with("kuke-tui-test-") {
             continue;
         }
         let dir = e.path();
-        let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else { continue };
+        let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else {
+            continue;
+        };
         let mut lines = owner.lines();
-        let Some(pid) = lines.next().and_then(|l| l.trim().parse::<u32>().ok()) else { continue };
-        let Some(cgroup_root) = lines.next().map(|l| l.trim().to_string()) else { continue };
+        let Some(pid) = lines.next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+            continue;
+        };
+        let Some(cgroup_root) = lines.next().map(|l| l.trim().to_string()) else {
+            continue;
+        };
         if !pid_gone(pid) || !cgroup_root.starts_with("/kuke-tui-test-") {
             continue;
         }
-        eprintln!("harness: reaping stale harness {} (owner pid {pid} is gone)", dir.display());
+        eprintln!(
+            "harness: reaping stale harness {} (owner pid {pid} is gone)",
+            dir.display()
+        );
         let socket = dir.join("containerd.sock");
         // Drop does the work; no Child, so it kills the daemon by its command line.
         drop(Harness {
@@ -705,7 +730,9 @@ fn pids_with_arg(arg: &std::ffi::OsStr) -> Vec<u32> {
     let want = arg.as_bytes();
     let me = std::process::id();
     let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir("/proc") else { return out };
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return out;
+    };
     for e in rd.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
@@ -733,7 +760,9 @@ fn stat_fields(pid: u32) -> Option<(char, u32)> {
 
 fn children_of(parent: u32) -> Vec<u32> {
     let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir("/proc") else { return out };
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return out;
+    };
     for e in rd.flatten() {
         if let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
             if stat_fields(pid).map(|(_, pp)| pp) == Some(parent) {
@@ -761,7 +790,11 @@ fn wait_pids_gone(pids: &[u32], timeout: Duration) {
 
 /// SIGKILL by pid (std has no kill(2); the shell builtin does it).
 fn kill9(pids: &[u32]) {
-    let pids: Vec<String> = pids.iter().filter(|p| **p > 1).map(|p| p.to_string()).collect();
+    let pids: Vec<String> = pids
+        .iter()
+        .filter(|p| **p > 1)
+        .map(|p| p.to_string())
+        .collect();
     if pids.is_empty() {
         return;
     }
@@ -783,7 +816,9 @@ fn mountinfo() -> Vec<(PathBuf, String, String, String)> {
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut out = Vec::new();
     for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else { continue };
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
         let pre: Vec<&str> = pre.split(' ').collect();
         let post: Vec<&str> = post.split(' ').collect();
         if pre.len() < 5 || post.len() < 3 {
@@ -805,7 +840,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -849,12 +887,21 @@ pub fn cgroup_mounts() -> Vec<CgroupMount> {
                 .collect()
         } else {
             opts.split(',')
-                .filter(|o| !matches!(*o, "rw" | "ro" | "noprefix" | "clone_children" | "xattr" | "cpuset_v2_mode")
-                    && !o.starts_with("release_agent"))
+                .filter(|o| {
+                    !matches!(
+                        *o,
+                        "rw" | "ro" | "noprefix" | "clone_children" | "xattr" | "cpuset_v2_mode"
+                    ) && !o.starts_with("release_agent")
+                })
                 .map(String::from)
                 .collect()
         };
-        out.push(CgroupMount { mount_point: mp, root, v2, controllers });
+        out.push(CgroupMount {
+            mount_point: mp,
+            root,
+            v2,
+            controllers,
+        });
     }
     out
 }
@@ -932,7 +979,10 @@ pub fn remove_cgroup_tree(group: &str) {
     }
     let start = Instant::now();
     loop {
-        let left: Vec<PathBuf> = cgroup_dirs(group).into_iter().filter(|d| !rmdir_tree(d)).collect();
+        let left: Vec<PathBuf> = cgroup_dirs(group)
+            .into_iter()
+            .filter(|d| !rmdir_tree(d))
+            .collect();
         if left.is_empty() {
             return;
         }
@@ -966,7 +1016,11 @@ fn unmount_under(dir: &Path) {
                 .map(|s| s.success())
                 .unwrap_or(false);
             if !ok {
-                let _ = Command::new("umount").arg("-l").arg(mp).stderr(Stdio::null()).status();
+                let _ = Command::new("umount")
+                    .arg("-l")
+                    .arg(mp)
+                    .stderr(Stdio::null())
+                    .status();
             }
         }
         if attempt == 4 {
