@@ -52,13 +52,15 @@ daemon_pid() {
     echo "$pid"
 }
 
-# pids of processes (shims) whose command line mentions our socket
+# pids of containerd-shim processes whose command line has our socket
 our_shims() {
-    local p pid
+    local p pid args
     for p in /proc/[0-9]*; do
         pid=${p#/proc/}
         [ "$pid" = "$$" ] && continue
-        if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "$sock"; then
+        args=$(tr '\0' '\n' 2>/dev/null <"$p/cmdline") || continue
+        case "${args%%$'\n'*}" in *containerd-shim*) ;; *) continue ;; esac
+        if grep -qxF -- "$sock" <<<"$args"; then
             echo "$pid"
         fi
     done

@@ -13,6 +13,9 @@
 # (/run/containerd) is left alone; tests start private daemons.
 set -euo pipefail
 
+# runc and friends live in sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
 missing=()
 
 have() { command -v "$1" >/dev/null 2>&1; }

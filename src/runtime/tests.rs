@@ -41,7 +41,9 @@ impl Daemon {
              disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\n\
              [grpc]\n  address = \"{sock}\"\n\n\
              [ttrpc]\n  address = \"{sock}.ttrpc\"\n\n\
-             [debug]\n  address = \"\"\n",
+             [debug]\n  address = \"\"\n\n\
+             [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{opt}\"\n",
+            opt = base.join("opt").display(),
             root = base.join("root").display(),
             state = base.join("state").display(),
             sock = socket.display(),
