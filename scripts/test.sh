@@ -19,4 +19,8 @@ cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 # One test at a time: the usage assertions (a spinner near 100% of a core)
 # need the machine's cores to themselves.
-cargo test --locked -- --test-threads=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked -- --test-threads=1 2>&1 | tee "$log"
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

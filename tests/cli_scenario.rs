@@ -143,6 +143,31 @@ fn realm_lifecycle_end_to_end() {
         &format!("{alpha_group}/hog"),
         &["/bin/memhog", "64"],
     );
+    h.wait_task_log(
+        "kukeon-alpha",
+        "hog",
+        "holding 64 MiB",
+        std::time::Duration::from_secs(10),
+    );
+    // A Kukeon-placed container that was never started: listed, without a task.
+    h.ctr_ok(&[
+        "-n",
+        "kukeon-alpha",
+        "containers",
+        "create",
+        "--label",
+        "kukeon.io/realm=alpha",
+        "--label",
+        "kukeon.io/space=web",
+        "--label",
+        "kukeon.io/stack=shop",
+        "--label",
+        "kukeon.io/cell=cart",
+        "--label",
+        "kukeon.io/container-type=container",
+        &h.image_ref,
+        "web_shop_cart_app",
+    ]);
     let beta_group = format!("{}/beta", h.cgroup_root);
     h.run_task(
         "kukeon-beta",
@@ -163,6 +188,28 @@ fn realm_lifecycle_end_to_end() {
     let hog = tasks.iter().find(|t| t["id"] == "hog").unwrap();
     let hog_mem = hog["usage"]["memoryCurrent"].as_u64().unwrap() as f64;
     assert!(hog_mem >= 64.0 * MIB, "hog task memory {hog_mem}");
+    let containers = kuke_json(&h, &["get", "containers", "--realm", "alpha", "-o", "json"]);
+    let containers = containers.as_array().unwrap();
+    assert_eq!(containers.len(), 3, "{containers:?}");
+    let cart = containers
+        .iter()
+        .find(|c| c["id"] == "web_shop_cart_app")
+        .unwrap();
+    assert_eq!(cart["status"], "NoTask");
+    assert_eq!(
+        (&cart["space"], &cart["stack"], &cart["cell"]),
+        (&"web".into(), &"shop".into(), &"cart".into())
+    );
+    assert_eq!(cart["managed"], true);
+    assert_eq!(
+        containers.iter().find(|c| c["id"] == "hog").unwrap()["managed"],
+        false
+    );
+    let table = kuke_ok(&h, &["get", "containers", "--realm", "alpha"]);
+    assert!(
+        table.contains("web_shop_cart_app") && table.contains("NoTask") && table.contains("cart"),
+        "{table}"
+    );
     let table = kuke_ok(&h, &["get", "tasks", "--realm", "alpha"]);
     assert!(
         table.starts_with("ID") && table.contains("hog") && table.contains("Running"),
@@ -333,14 +380,26 @@ fn realm_lifecycle_end_to_end() {
         1
     );
 
-    // A plain delete refuses while the realm holds workloads, and names the flag.
+    // A plain delete refuses while the realm holds workloads or spaces, and names the flag.
+    let space = h.run_path.join("alpha/web");
+    std::fs::create_dir_all(&space).unwrap();
+    std::fs::write(
+        space.join("space.yaml"),
+        "apiVersion: v1beta1\nkind: Space\nmetadata:\n  name: web\n",
+    )
+    .unwrap();
     let out = kuke(&h, &["delete", "realm", "alpha", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains("2 task(s)") && err.contains("1 image(s)") && err.contains("--cascade"),
-        "{err}"
-    );
+    for needle in [
+        "2 task(s)",
+        "3 container(s)",
+        "1 image(s)",
+        "1 space(s)",
+        "--cascade",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 
     // The dry run lists everything and changes nothing.
@@ -348,6 +407,9 @@ fn realm_lifecycle_end_to_end() {
     for needle in [
         "sleeper",
         "hog",
+        "web_shop_cart_app",
+        "spaces (1)",
+        "space.yaml",
         &h.image_ref,
         "realm.yaml",
         "kukeon-alpha",
@@ -413,7 +475,10 @@ fn realm_lifecycle_end_to_end() {
     let out = kuke_ok(&h, &["delete", "realm", "alpha", "--cascade", "--yes"]);
     assert!(out.contains("nothing to delete"), "{out}");
 
-    kuke_ok(
+    // A delete interrupted after everything but the files is finished by a
+    // rerun; so is one that already lost its record (defaults are used).
+    std::fs::remove_file(h.run_path.join("beta/realm.yaml")).unwrap();
+    let out = kuke_ok(
         &h,
         &[
             "delete",
@@ -425,7 +490,15 @@ fn realm_lifecycle_end_to_end() {
             "1s",
         ],
     );
+    assert!(out.contains("deleted"), "{out}");
+    assert!(!namespaces(&h).contains(&"kukeon-beta".to_string()));
     assert!(h.cgroup_dirs(&beta_group).is_empty());
+    assert!(!h.run_path.join("beta").exists());
+    assert!(
+        h.leftover_shims().is_empty(),
+        "shims left: {:?}",
+        h.leftover_shims()
+    );
     assert_eq!(kuke_ok(&h, &["get", "realms"]), "No realms found.\n");
 }
 

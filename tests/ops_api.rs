@@ -1,0 +1,156 @@
+//! The operations module driven directly, as the console will drive it:
+//! create with step reports, listing, credentials, plan and cascade, and a
+//! create that fails half-way and rolls back exactly what it made.
+
+mod common;
+
+use common::Harness;
+use kuke_tui::ops::create::{create_realm, CreateRequest, Outcome};
+use kuke_tui::ops::credentials::{list_credentials, upsert_credential, CredentialChange};
+use kuke_tui::ops::delete::{execute_delete, plan_delete, DeleteOptions};
+use kuke_tui::ops::realms::list_realms;
+use kuke_tui::ops::{ErrorKind, Host};
+use kuke_tui::settings::HostSettings;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn host(h: &Harness, cgroup_root: &str) -> Host {
+    Host::new(HostSettings {
+        run_path: h.run_path.clone(),
+        containerd_socket: h.socket.clone(),
+        cgroup_root: cgroup_root.to_string(),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap()
+}
+
+fn namespaces(h: &Harness) -> Vec<String> {
+    h.ctr_ok(&["namespaces", "ls", "-q"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_round_trip() {
+    let h = Harness::start();
+    let host = host(&h, &h.cgroup_root);
+    let rt = host.runtime().await.unwrap();
+    let req = CreateRequest {
+        name: "ops".into(),
+        namespace: Some("tenant-ops".into()),
+        labels: BTreeMap::from([("team".into(), "core".into())]),
+    };
+    let mut seen = Vec::new();
+    let report = create_realm(&host, &rt, &req, &mut |s| seen.push((s.step, s.outcome)))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        [
+            ("record", Outcome::Created),
+            ("namespace", Outcome::Created),
+            ("cgroup", Outcome::Created)
+        ]
+    );
+    assert_eq!(report.namespace, "tenant-ops");
+    assert!(namespaces(&h).contains(&"tenant-ops".to_string()));
+
+    let list = list_realms(&host, &rt).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].namespace, "tenant-ops");
+    assert!(list[0].observed.namespace_exists && list[0].observed.cgroup_exists);
+    assert_eq!(list[0].labels["team"], "core");
+
+    assert_eq!(
+        upsert_credential(&host, "ops", "r.io", "u", "p1").unwrap(),
+        CredentialChange::Added
+    );
+    assert_eq!(
+        upsert_credential(&host, "ops", "r.io", "u", "p2").unwrap(),
+        CredentialChange::Updated
+    );
+    let creds = list_credentials(&host, "ops", false).unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0].password, "********");
+    assert_eq!(
+        list_credentials(&host, "ops", true).unwrap()[0].password,
+        "p2"
+    );
+
+    // Unknown keys written by another tool survive the console's writes.
+    let record = h.run_path.join("ops/realm.yaml");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, text.replace("spec:\n", "spec:\n  futureKnob: 7\n")).unwrap();
+    upsert_credential(&host, "ops", "other.io", "u", "p3").unwrap();
+    assert!(std::fs::read_to_string(&record)
+        .unwrap()
+        .contains("futureKnob: 7"));
+
+    let plan = plan_delete(&host, &rt, "ops").await.unwrap();
+    assert_eq!(plan.namespace, "tenant-ops");
+    assert!(plan.files.iter().any(|f| f.ends_with("realm.yaml")));
+    assert!(!plan.cgroup_dirs.is_empty());
+    let opts = DeleteOptions {
+        cascade: true,
+        force: false,
+        grace: Duration::from_secs(1),
+    };
+    let mut steps = Vec::new();
+    execute_delete(&host, &rt, &plan, &opts, &mut |s| steps.push(s.step))
+        .await
+        .unwrap();
+    assert_eq!(steps.last(), Some(&"files"));
+    assert!(!namespaces(&h).contains(&"tenant-ops".to_string()));
+    assert!(h.cgroup_dirs(&format!("{}/ops", h.cgroup_root)).is_empty());
+    assert!(plan_delete(&host, &rt, "ops").await.unwrap().is_gone());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_create_rolls_back_exactly_what_it_made() {
+    let h = Harness::start();
+    // `cgroup.procs` is a file in every cgroup directory: making a group
+    // below it fails for real, after the record and namespace exist.
+    let bad_root = format!("{}/cgroup.procs", h.cgroup_root);
+    let host = host(&h, &bad_root);
+    let rt = host.runtime().await.unwrap();
+    let req = CreateRequest {
+        name: "doomed".into(),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let err = create_realm(&host, &rt, &req, &mut |s| seen.push(s.step))
+        .await
+        .unwrap_err();
+    assert_eq!(seen, ["record", "namespace"]);
+    assert_eq!(err.kind, ErrorKind::Failed);
+    assert!(
+        err.message.contains("failed at step cgroup"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("rolled back: namespace, record"),
+        "{}",
+        err.message
+    );
+    assert!(!namespaces(&h).contains(&"kukeon-doomed".to_string()));
+    assert!(!h.run_path.join("doomed").exists());
+    assert!(h.cgroup_dirs(&format!("{bad_root}/doomed")).is_empty());
+
+    // An existing namespace is not this call's to remove.
+    h.ctr_ok(&["namespaces", "create", "kukeon-kept"]);
+    let req = CreateRequest {
+        name: "kept".into(),
+        ..Default::default()
+    };
+    let err = create_realm(&host, &rt, &req, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("rolled back: record"),
+        "{}",
+        err.message
+    );
+    assert!(namespaces(&h).contains(&"kukeon-kept".to_string()));
+}
