@@ -64,7 +64,7 @@ done
 run_task web frontend /bin/memhog 48
 run_task web sidecar /bin/sleep 86400
 # A busy loop that sleeps a little each round: a visible, bounded CPU load.
-run_task batch worker /bin/sh -c 'while :; do i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; sleep 0.1; done'
+run_task batch worker /bin/sh -c 'while :; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 0.1; done'
 run_task data store /bin/memhog 96
 printf 'sandbox-password\n' | "$bin" create registry-credential web --server registry.example.com --username robot --password-stdin >/dev/null
 

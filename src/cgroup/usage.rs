@@ -184,9 +184,9 @@ fn read_with<T>(path: &Path, parse: impl FnOnce(&str) -> Option<T>) -> Option<T>
 }
 
 /// v1 blkio files in order of preference. The throttle file counts all IO on
-/// current kernels; the CFQ/BFQ files are fallbacks for kernels where the
-/// throttle one is missing or stays all-zero. The first non-zero reading
-/// wins; otherwise the first readable one (possibly zero).
+/// current kernels (the throttle layer sees every bio, whatever the
+/// scheduler); the CFQ/BFQ files are fallbacks for kernels without it. The
+/// first readable one wins.
 const V1_BLKIO_FILES: &[&str] = &[
     "blkio.throttle.io_service_bytes_recursive",
     "blkio.io_service_bytes_recursive",
@@ -237,17 +237,14 @@ pub fn read_usage(mounts: &CgroupMounts, group: &str) -> Usage {
             }
             if let Some(h) = mounts.v1_with("blkio") {
                 let d = h.mount.join(&rel);
-                let readings: Vec<(u64, u64)> = V1_BLKIO_FILES
+                // The first readable file wins: reading the fallbacks of an idle
+                // group every sample would triple the cost for nothing.
+                let best = V1_BLKIO_FILES
                     .iter()
-                    .filter_map(|f| read_with(&d.join(f), parse_blkio_v1))
-                    .collect();
-                let best = readings
-                    .iter()
-                    .find(|(r, w)| *r != 0 || *w != 0)
-                    .or(readings.first());
+                    .find_map(|f| read_with(&d.join(f), parse_blkio_v1));
                 if let Some((r, w)) = best {
-                    u.io_read_bytes = Some(*r);
-                    u.io_write_bytes = Some(*w);
+                    u.io_read_bytes = Some(r);
+                    u.io_write_bytes = Some(w);
                 }
             }
         }
@@ -471,11 +468,6 @@ mod tests {
         let blk = root.join("blkio/g");
         write(
             &blk,
-            "blkio.throttle.io_service_bytes_recursive",
-            b"Total 0\n",
-        );
-        write(
-            &blk,
             "blkio.bfq.io_service_bytes_recursive",
             b"8:0 Read 1\n8:0 Write 2\nTotal 3\n",
         );
@@ -486,8 +478,12 @@ mod tests {
         assert_eq!(u.pids_current, None);
         assert_eq!((u.io_read_bytes, u.io_write_bytes), (Some(1), Some(2)));
 
-        // Only an all-zero throttle file: zero, not None.
-        fs::remove_file(blk.join("blkio.bfq.io_service_bytes_recursive")).unwrap();
+        // The throttle file wins when present; all-zero reads as zero, not None.
+        write(
+            &blk,
+            "blkio.throttle.io_service_bytes_recursive",
+            b"Total 0\n",
+        );
         let u = read_usage(&v1_mounts(root), "/g");
         assert_eq!((u.io_read_bytes, u.io_write_bytes), (Some(0), Some(0)));
     }

@@ -136,19 +136,23 @@ fn rate(
     let prev = previous.map(|(_, u)| u);
     let cpu_usec_per_sec = per_sec(prev.and_then(|u| u.cpu_usage_usec), usage.cpu_usage_usec);
     let cpu_percent_of_core = cpu_usec_per_sec.map(|r| r / 10_000.0);
+    // Two decimals of a percent and whole bytes per second: what a reader can use.
+    let hundredths = |v: f64| (v * 100.0).round() / 100.0;
     RealmRate {
         realm: target.realm.clone(),
         cgroup_path: target.group.clone(),
         cgroup_exists: exists,
-        cpu_percent_of_core,
-        cpu_percent_of_host: cpu_percent_of_core.map(|p| p / online_cpus),
+        cpu_percent_of_core: cpu_percent_of_core.map(hundredths),
+        cpu_percent_of_host: cpu_percent_of_core.map(|p| hundredths(p / online_cpus)),
         memory_bytes: usage.working_set(),
         memory_current_bytes: usage.memory_current,
         memory_limit: usage.memory_limit,
         pids_current: usage.pids_current,
         pids_max: usage.pids_max,
-        io_read_bytes_per_sec: per_sec(prev.and_then(|u| u.io_read_bytes), usage.io_read_bytes),
-        io_write_bytes_per_sec: per_sec(prev.and_then(|u| u.io_write_bytes), usage.io_write_bytes),
+        io_read_bytes_per_sec: per_sec(prev.and_then(|u| u.io_read_bytes), usage.io_read_bytes)
+            .map(f64::round),
+        io_write_bytes_per_sec: per_sec(prev.and_then(|u| u.io_write_bytes), usage.io_write_bytes)
+            .map(f64::round),
     }
 }
 
