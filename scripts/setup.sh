@@ -36,6 +36,8 @@ have gcc || missing+=(gcc)
 # libc.a is what `gcc -static` needs.
 pkg_ok libc6-dev || missing+=(libc6-dev)
 have tar || missing+=(tar)
+# script(1) gives the confirmation test a pseudo-terminal.
+have script || missing+=(bsdutils)
 for c in sha256sum stat printf mktemp; do
     if ! have "$c"; then missing+=(coreutils); break; fi
 done

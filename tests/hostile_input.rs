@@ -285,3 +285,46 @@ fn unreachable_containerd_fails_fast_with_the_socket_named() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
+
+#[test]
+fn terminal_confirmation_requires_the_exact_realm_name() {
+    let h = Harness::start();
+    assert!(kuke(&h, &["create", "realm", "typed"]).status.success());
+    // `script` gives the command a real pseudo-terminal; our stdin feeds it.
+    let confirm = |answer: &str| {
+        let cmd = format!(
+            "{} delete realm typed --cascade",
+            env!("CARGO_BIN_EXE_kuke-tui")
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("KUKEON_RUN_PATH", &h.run_path)
+            .env("KUKEON_CONTAINERD_SOCKET", &h.socket)
+            .env("KUKEON_CGROUP_ROOT", &h.cgroup_root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    };
+    let out = confirm("typo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Type the realm name"), "{text}");
+    assert!(text.contains("does not match"), "{text}");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        h.run_path.join("typed").exists(),
+        "nothing deleted on a wrong answer"
+    );
+
+    let out = confirm("typed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("realm \"typed\" deleted"), "{text}");
+    assert!(!h.run_path.join("typed").exists());
+}
