@@ -72,6 +72,21 @@ fn hostile_names_labels_and_secrets_are_refused() {
     );
     assert!(h.ctr_ok(&["namespaces", "ls", "-q"]).trim().is_empty());
 
+    // A namespace already claimed by another realm is refused.
+    assert!(kuke(&h, &["create", "realm", "owner"]).status.success());
+    one_line_error(
+        &kuke(
+            &h,
+            &["create", "realm", "thief", "--namespace", "kukeon-owner"],
+        ),
+        2,
+        "already belongs to realm \"owner\"",
+    );
+    assert!(!h.run_path.join("thief").exists());
+    assert!(kuke(&h, &["delete", "realm", "owner", "--yes"])
+        .status
+        .success());
+
     // The system realm is protected, before anything is asked of containerd.
     one_line_error(
         &kuke(

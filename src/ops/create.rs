@@ -75,6 +75,22 @@ pub async fn create_realm(
         validate_namespace(ns).map_err(OpError::usage)?;
     }
     let name = req.name.as_str();
+    // Two realms sharing one namespace would delete each other's workloads.
+    let wanted = req
+        .namespace
+        .clone()
+        .unwrap_or_else(|| default_namespace(name));
+    if let Ok(entries) = host.store.list() {
+        let owner = entries.iter().find(|e| {
+            e.name != name && e.record.as_ref().is_ok_and(|doc| doc.namespace() == wanted)
+        });
+        if let Some(owner) = owner {
+            return Err(OpError::usage(format!(
+                "namespace {wanted:?} already belongs to realm {:?}; choose another with --namespace",
+                owner.name
+            )));
+        }
+    }
     let mut made = Made::default();
     let mut steps = Vec::new();
     let mut report = |step: Step, steps: &mut Vec<Step>| {
