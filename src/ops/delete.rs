@@ -404,10 +404,9 @@ async fn stop_task(
         status,
         TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing
     ) {
-        ignore_not_found(rt.kill_task(ns, id, SIGTERM, true).await.map(|_| true)).map_err(ctx)?;
+        ignore_exited(rt.kill_task(ns, id, SIGTERM, true).await).map_err(ctx)?;
         if rt.wait_task(ns, id, grace).await.map_err(ctx)?.is_none() {
-            ignore_not_found(rt.kill_task(ns, id, SIGKILL, true).await.map(|_| true))
-                .map_err(ctx)?;
+            ignore_exited(rt.kill_task(ns, id, SIGKILL, true).await).map_err(ctx)?;
             if rt
                 .wait_task(ns, id, Duration::from_secs(10))
                 .await
@@ -451,6 +450,24 @@ async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
         }
     }
     Ok(removed)
+}
+
+/// A signal to a task that exited since it was listed is not an error: the
+/// wait that follows sees the exit.
+fn ignore_exited(
+    result: Result<(), crate::runtime::RuntimeError>,
+) -> Result<(), crate::runtime::RuntimeError> {
+    match result {
+        Err(e)
+            if matches!(
+                e.kind,
+                RuntimeErrorKind::NotFound | RuntimeErrorKind::FailedPrecondition
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn ignore_not_found(
