@@ -343,3 +343,44 @@ fn terminal_confirmation_requires_the_exact_realm_name() {
     assert!(text.contains("realm \"typed\" deleted"), "{text}");
     assert!(!h.run_path.join("typed").exists());
 }
+
+#[test]
+fn without_root_the_error_names_what_needs_privilege() {
+    let h = Harness::start();
+    assert!(kuke(&h, &["create", "realm", "private"]).status.success());
+    let as_nobody = |args: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_kuke-tui"))
+            .args(args)
+            .env("KUKEON_RUN_PATH", &h.run_path)
+            .env("KUKEON_CONTAINERD_SOCKET", &h.socket)
+            .env("KUKEON_CGROUP_ROOT", &h.cgroup_root)
+            .stdin(Stdio::null())
+            .output()
+            .expect("setpriv from util-linux");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The daemon's socket is root's.
+    let (code, err) = as_nobody(&["get", "realms"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(h.socket.to_str().unwrap()) && err.contains("root"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Records are 0600 (they hold passwords): reading one needs root.
+    let (code, err) = as_nobody(&["get", "registry-credentials", "private"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("private/realm.yaml") && err.contains("run kuke-tui as root"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(kuke(&h, &["delete", "realm", "private", "--yes"])
+        .status
+        .success());
+}

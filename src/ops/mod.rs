@@ -73,9 +73,13 @@ impl Host {
                 self.settings.run_path.display()
             ))),
             Some(entry) => entry.record.map_err(|e| {
-                OpError::failed(format!(
-                    "realm {name:?} has an unusable record: {e}; fix or delete the record"
-                ))
+                if e.message == crate::store::docs::PERMISSION_DENIED {
+                    OpError::failed(format!("cannot read the record of realm {name:?}: {e}"))
+                } else {
+                    OpError::failed(format!(
+                        "realm {name:?} has an unusable record: {e}; fix or delete the record"
+                    ))
+                }
             }),
         }
     }

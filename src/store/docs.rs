@@ -11,6 +11,8 @@ use std::time::SystemTime;
 
 pub const RECORD_FILE: &str = "realm.yaml";
 const LOCK_FILE: &str = "realm.yaml.lock";
+/// The record is mode 0600: only root reads it.
+pub const PERMISSION_DENIED: &str = "permission denied; run kuke-tui as root (sudo)";
 /// Records are small; anything larger is refused rather than parsed.
 const MAX_RECORD_BYTES: u64 = 1 << 20;
 
@@ -125,6 +127,7 @@ impl DocsStore {
             .open(&file)
             .map_err(|e| match e.kind() {
                 io::ErrorKind::NotFound => err(None, "record is missing".into()),
+                io::ErrorKind::PermissionDenied => err(None, PERMISSION_DENIED.into()),
                 _ if e.raw_os_error() == Some(libc::ELOOP) => {
                     err(None, "record is a symlink; refusing to follow it".into())
                 }
