@@ -3,7 +3,7 @@
 use super::output::{dash, write_stdout, Format, Table};
 use super::realms::{memory_cell, pids_cell};
 use crate::model::units::format_bytes;
-use crate::ops::usage::{usage_targets, RealmRate, UsageSampler};
+use crate::ops::usage::{RealmRate, TargetCache, UsageSampler};
 use crate::ops::{Host, OpError, OpResult};
 use clap::Args;
 use serde::Serialize;
@@ -38,16 +38,16 @@ pub async fn run(host: &Host, args: &TopArgs) -> OpResult<()> {
         return Err(OpError::usage("top prints -o table or -o json"));
     }
     let mut sampler = UsageSampler::new();
+    let mut targets = TargetCache::default();
     // A baseline reading: rates need two.
-    sampler.sample(host, &usage_targets(host, args.realm.as_deref())?);
+    sampler.sample(host, &targets.targets(host, args.realm.as_deref())?);
     let mut printed = 0u64;
     let mut ticker = tokio::time::interval(args.interval);
     ticker.tick().await;
     while args.count.is_none_or(|n| printed < n) {
         ticker.tick().await;
         // Realms created or deleted meanwhile come and go with the next sample.
-        let targets = usage_targets(host, args.realm.as_deref())?;
-        let rates = sampler.sample(host, &targets);
+        let rates = sampler.sample(host, &targets.targets(host, args.realm.as_deref())?);
         if args.output == Format::Json {
             let sample = Sample {
                 timestamp: crate::ops::now_rfc3339(),

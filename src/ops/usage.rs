@@ -4,6 +4,7 @@
 use super::{Host, OpError, OpResult};
 use crate::cgroup::{Limit, Usage};
 use crate::model::names::validate_existing_realm_name;
+use crate::store::docs::RecordStamp;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -15,33 +16,50 @@ pub struct UsageTarget {
     pub group: String,
 }
 
-/// Every realm on the host (or just `only`), with its cgroup group.
-pub fn usage_targets(host: &Host, only: Option<&str>) -> OpResult<Vec<UsageTarget>> {
-    if let Some(name) = only {
-        validate_existing_realm_name(name).map_err(OpError::usage)?;
-    }
-    let entries = host
-        .store
-        .list()
-        .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
-    let targets: Vec<UsageTarget> = entries
-        .into_iter()
-        .filter(|e| only.is_none_or(|n| n == e.name))
-        .map(|e| {
-            let (_, group) = host.realm_targets(&e.name, e.record.as_ref().ok());
-            UsageTarget {
-                realm: e.name,
-                group,
+/// Keeps each realm's cgroup group between samples, re-reading a record
+/// only when its bytes changed: a sampler ticking every second then costs a
+/// directory listing and a stat per realm, not a YAML parse.
+#[derive(Default)]
+pub struct TargetCache {
+    groups: HashMap<String, (Option<RecordStamp>, String)>,
+}
+
+impl TargetCache {
+    /// Every realm on the host (or just `only`), with its cgroup group.
+    pub fn targets(&mut self, host: &Host, only: Option<&str>) -> OpResult<Vec<UsageTarget>> {
+        if let Some(name) = only {
+            validate_existing_realm_name(name).map_err(OpError::usage)?;
+        }
+        let dirs = host
+            .store
+            .realm_dirs()
+            .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
+        let mut groups = HashMap::with_capacity(dirs.len());
+        let mut targets = Vec::with_capacity(dirs.len());
+        for (realm, _) in dirs {
+            if only.is_some_and(|n| n != realm) {
+                continue;
             }
-        })
-        .collect();
-    if let (Some(name), true) = (only, targets.is_empty()) {
-        return Err(OpError::failed(format!(
-            "realm {name:?} not found under {}; list realms with `kuke-tui get realms`",
-            host.settings.run_path.display()
-        )));
+            let stamp = host.store.record_stamp(&realm);
+            let group = match self.groups.remove(&realm) {
+                Some((cached, group)) if cached.is_some() && cached == stamp => group,
+                _ => {
+                    let record = host.store.read_record(&realm).ok();
+                    host.realm_targets(&realm, record.as_ref()).1
+                }
+            };
+            groups.insert(realm.clone(), (stamp, group.clone()));
+            targets.push(UsageTarget { realm, group });
+        }
+        self.groups = groups;
+        if let (Some(name), true) = (only, targets.is_empty()) {
+            return Err(OpError::failed(format!(
+                "realm {name:?} not found under {}; list realms with `kuke-tui get realms`",
+                host.settings.run_path.display()
+            )));
+        }
+        Ok(targets)
     }
-    Ok(targets)
 }
 
 /// One realm's usage over the last interval. Every figure is None when it
@@ -189,6 +207,41 @@ mod tests {
         assert!((r.cpu_percent_of_host.unwrap() - 25.0).abs() < 1e-9);
         assert_eq!(r.io_read_bytes_per_sec, None, "unknown stays unknown");
         assert_eq!(r.memory_bytes, Some(10));
+    }
+
+    #[test]
+    fn target_cache_follows_record_changes() {
+        use crate::model::RealmDoc;
+        use crate::settings::HostSettings;
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(HostSettings {
+            run_path: dir.path().to_path_buf(),
+            containerd_socket: "/nonexistent.sock".into(),
+            cgroup_root: "/kukeon".into(),
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        let write = |group: &str| {
+            let mut doc = RealmDoc::new("r", "kukeon-r", Default::default());
+            doc.status_mut().cgroup_path = Some(group.into());
+            let lock = host.store.lock("r").unwrap();
+            host.store.write_record(&doc, &lock).unwrap();
+        };
+        let mut cache = TargetCache::default();
+        assert!(cache.targets(&host, None).unwrap().is_empty());
+        write("/first/r");
+        assert_eq!(cache.targets(&host, None).unwrap()[0].group, "/first/r");
+        write("/second/r");
+        assert_eq!(cache.targets(&host, None).unwrap()[0].group, "/second/r");
+        std::fs::create_dir(dir.path().join("bare")).unwrap();
+        let targets = cache.targets(&host, None).unwrap();
+        assert_eq!(
+            targets[0].group, "/kukeon/bare",
+            "no record: the default group"
+        );
+        assert!(cache.targets(&host, Some("missing")).is_err());
+        std::fs::remove_dir_all(dir.path().join("r")).unwrap();
+        assert_eq!(cache.targets(&host, None).unwrap().len(), 1);
     }
 
     #[test]

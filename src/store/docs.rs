@@ -16,6 +16,9 @@ pub const PERMISSION_DENIED: &str = "permission denied; run kuke-tui as root (su
 /// Records are small; anything larger is refused rather than parsed.
 const MAX_RECORD_BYTES: u64 = 1 << 20;
 
+/// mtime, size and inode of a record file.
+pub type RecordStamp = (SystemTime, u64, u64);
+
 /// Why a realm directory has no usable record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordError {
@@ -70,12 +73,27 @@ impl DocsStore {
     /// Every realm directory, sorted by name. A missing run path is an empty
     /// host, not an error; a bad record is reported on its own entry.
     pub fn list(&self) -> io::Result<Vec<RealmEntry>> {
+        Ok(self
+            .realm_dirs()?
+            .into_iter()
+            .map(|(name, modified)| RealmEntry {
+                record: self.read_record(&name),
+                dir: self.realm_dir(&name),
+                modified,
+                name,
+            })
+            .collect())
+    }
+
+    /// Realm directory names (sorted) and their mtimes, without reading any
+    /// record: what a sampler needs each tick.
+    pub fn realm_dirs(&self) -> io::Result<Vec<(String, Option<SystemTime>)>> {
         let read = match std::fs::read_dir(&self.run_path) {
             Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let mut entries = Vec::new();
+        let mut dirs = Vec::new();
         for item in read {
             let item = item?;
             let Ok(name) = item.file_name().into_string() else {
@@ -85,18 +103,21 @@ impl DocsStore {
             let Ok(meta) = item.path().symlink_metadata() else {
                 continue;
             };
-            if !meta.is_dir() || !is_listable_realm_dir(&name) {
-                continue;
+            if meta.is_dir() && is_listable_realm_dir(&name) {
+                dirs.push((name, meta.modified().ok()));
             }
-            entries.push(RealmEntry {
-                record: self.read_record(&name),
-                dir: item.path(),
-                modified: meta.modified().ok(),
-                name,
-            });
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
+        dirs.sort();
+        Ok(dirs)
+    }
+
+    /// Identity of the record's current bytes (mtime and size), to tell
+    /// whether a cached parse is still good. Records are replaced by rename,
+    /// so any write changes it.
+    pub fn record_stamp(&self, name: &str) -> Option<RecordStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = self.record_path(name).symlink_metadata().ok()?;
+        Some((meta.modified().ok()?, meta.len(), meta.ino()))
     }
 
     /// `None` when the realm directory does not exist at all.
