@@ -18,11 +18,22 @@ use std::time::Duration;
 #[command(
     name = "kuke-tui",
     version,
-    about = "Administration console for Kukeon hosts: realms, usage, images, tasks, credentials"
+    about = "Administration console for Kukeon hosts: realms, usage, images, tasks, credentials",
+    long_about = "Administration console for Kukeon hosts. Without a subcommand it opens the \
+interactive console (needs a terminal); the subcommands print the same data for scripts."
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Console: time between samples (+ and - change it live)
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Console: offer and accept no change to the host
+    #[arg(long)]
+    pub readonly: bool,
+    /// Console: allow deleting the system realm
+    #[arg(long)]
+    pub allow_system: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -150,11 +161,13 @@ impl GlobalArgs {
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> OpResult<()> {
     let Some(command) = cli.command else {
-        // The console replaces this later; until then, help.
-        let mut cmd = Cli::command();
-        cmd.print_help().ok();
-        println!();
-        return Ok(());
+        let host = Host::new(cli.global.settings())?;
+        let options = crate::tui::ConsoleOptions {
+            interval: cli.interval,
+            readonly: cli.readonly,
+            allow_system: cli.allow_system,
+        };
+        return crate::tui::run(host, options).await;
     };
     if let Command::Completions { shell } = command {
         clap_complete::generate(

@@ -37,7 +37,7 @@ fn validate_dns_label(name: &str) -> Result<(), &'static str> {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
-        return Err("it contains a character that is not a lowercase letter, digit or '-'");
+        return Err("it has a character other than a-z, 0-9 and '-'");
     }
     let first = name.as_bytes()[0];
     let last = name.as_bytes()[name.len() - 1];

@@ -79,22 +79,37 @@ pub async fn list_realms(host: &Host, rt: &Runtime) -> OpResult<Vec<RealmSummary
         .collect();
     let namespaces = &namespaces;
     let results: Vec<OpResult<RealmSummary>> = stream::iter(entries)
-        .map(|entry| async move { summarize(host, rt, entry, namespaces).await })
+        .map(|entry| async move { summarize(host, Some((rt, namespaces)), entry).await })
         .buffered(REALM_CONCURRENCY)
         .collect()
         .await;
     results.into_iter().collect()
 }
 
+/// Realms from their records and cgroups alone, for when containerd is out
+/// of reach: namespace, task and image figures are unknown (zero, and
+/// `observed.namespaceExists` false), and no realm is called Degraded for it.
+pub async fn local_realms(host: &Host) -> OpResult<Vec<RealmSummary>> {
+    let entries = host
+        .store
+        .list()
+        .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        out.push(summarize(host, None, entry).await?);
+    }
+    Ok(out)
+}
+
 async fn summarize(
     host: &Host,
-    rt: &Runtime,
+    containerd: Option<(&Runtime, &HashSet<String>)>,
     entry: RealmEntry,
-    namespaces: &HashSet<String>,
 ) -> OpResult<RealmSummary> {
     let record = entry.record.as_ref().ok();
     let (namespace, group) = host.realm_targets(&entry.name, record);
-    let namespace_exists = namespaces.contains(&namespace);
+    let namespace_exists =
+        containerd.is_some_and(|(_, namespaces)| namespaces.contains(&namespace));
     let mut counts = Counts {
         spaces: host.store.spaces(&entry.name).len(),
         registry_credentials: record
@@ -102,7 +117,7 @@ async fn summarize(
             .unwrap_or(0),
         ..Counts::default()
     };
-    if namespace_exists {
+    if let (true, Some((rt, _))) = (namespace_exists, containerd) {
         let (tasks, containers, images) = tokio::try_join!(
             rt.list_tasks(&namespace),
             rt.list_containers(&namespace),
@@ -130,7 +145,7 @@ async fn summarize(
         .and_then(|r| r.status.as_ref())
         .and_then(|s| s.created_at.clone());
     Ok(RealmSummary {
-        state: display_state(&entry.record, &observed),
+        state: display_state(&entry.record, &observed, containerd.is_some()),
         valid: entry.record.is_ok(),
         error: entry.record.as_ref().err().map(|e| e.to_string()),
         labels: record
@@ -150,12 +165,14 @@ async fn summarize(
 fn display_state(
     record: &Result<RealmDoc, crate::store::RecordError>,
     observed: &Observed,
+    namespace_known: bool,
 ) -> String {
     match record {
         Err(_) => "Invalid".into(),
         Ok(doc) => {
             let recorded = doc.state().unwrap_or(state::UNKNOWN);
-            if recorded == state::READY && !(observed.namespace_exists && observed.cgroup_exists) {
+            let namespace_missing = namespace_known && !observed.namespace_exists;
+            if recorded == state::READY && (namespace_missing || !observed.cgroup_exists) {
                 "Degraded".into()
             } else {
                 recorded.to_string()
@@ -219,7 +236,7 @@ pub async fn describe_realm(
         .into_iter()
         .map(|n| n.name)
         .collect();
-    let summary = summarize(host, rt, entry, &namespaces).await?;
+    let summary = summarize(host, Some((rt, &namespaces)), entry).await?;
     let (_, group) = host.realm_targets(name, Some(&record));
     let observed = ObservedDetail {
         state: summary.state,

@@ -698,10 +698,10 @@ async fn image_container_task_lifecycle_and_teardown() {
         .await
         .unwrap_err()
         .is_not_found());
-    assert!(rt.delete_container(&ns, "t1").await.unwrap());
-    assert!(!rt.delete_container(&ns, "t1").await.unwrap());
 
-    // Snapshots: the container's active one and the committed layer.
+    // Snapshots: the container's active one and the committed layer. Looked
+    // at while the container still holds its snapshot: once the container is
+    // gone, containerd's garbage collector may take the snapshot first.
     let snapshotters = rt.snapshotters().await.unwrap();
     assert!(
         snapshotters.iter().any(|s| s == "overlayfs"),
@@ -724,6 +724,8 @@ async fn image_container_task_lifecycle_and_teardown() {
     assert_eq!(e.kind, RuntimeErrorKind::FailedPrecondition, "{e}");
     remove_all_snapshots(&rt, &ns, &snapshotters).await;
     assert!(!rt.remove_snapshot(&ns, "overlayfs", "t1").await.unwrap());
+    assert!(rt.delete_container(&ns, "t1").await.unwrap());
+    assert!(!rt.delete_container(&ns, "t1").await.unwrap());
 
     // Content: the three blobs with their sizes; delete one.
     let content = rt.list_content(&ns).await.unwrap();

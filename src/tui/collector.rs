@@ -1,0 +1,372 @@
+//! The background side of the console: it owns every adapter call. It
+//! samples on the interval, refreshes early when containerd reports an
+//! event, runs mutations, and sends whole snapshots to the screen. It never
+//! blocks the screen: the screen only ever receives messages.
+
+use super::snapshot::{Connection, DetailData, Message, RealmRow, Request, Snapshot};
+use crate::ops::create::create_realm;
+use crate::ops::credentials::CredentialChange;
+use crate::ops::credentials::{delete_credential, list_credentials, upsert_credential};
+use crate::ops::delete::{execute_delete, plan_delete, DeleteOptions};
+use crate::ops::realms::{describe_realm, list_realms, local_realms, RealmSummary};
+use crate::ops::usage::{UsageSampler, UsageTarget};
+use crate::ops::workloads::{list_containers, list_images};
+use crate::ops::{host_info, Host, HostInfo, OpError};
+use crate::runtime::Runtime;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Events come in bursts (a cascade emits dozens): refresh at most this often.
+const EVENT_DEBOUNCE: Duration = Duration::from_millis(250);
+/// How long a task gets after SIGTERM when the console cascades.
+const DELETE_GRACE: Duration = Duration::from_secs(10);
+
+/// Starts the collector on the current tokio runtime.
+pub fn spawn(
+    host: Arc<Host>,
+    interval: Duration,
+    to_ui: UnboundedSender<Message>,
+) -> UnboundedSender<Request> {
+    let (tx, rx) = unbounded_channel();
+    let collector = Collector::new(host, interval, to_ui, tx.clone());
+    tokio::spawn(collector.run(rx));
+    tx
+}
+
+struct Collector {
+    host: Arc<Host>,
+    interval: Duration,
+    to_ui: UnboundedSender<Message>,
+    to_self: UnboundedSender<Request>,
+    runtime: Option<Runtime>,
+    version: Option<String>,
+    connection: Connection,
+    backoff: Duration,
+    next_attempt: Instant,
+    /// The last containerd-derived view, kept (stale) while disconnected.
+    last_remote: HashMap<String, RealmSummary>,
+    containerd_at: Option<SystemTime>,
+    sampler: UsageSampler,
+    focus: Option<String>,
+    events_running: bool,
+    last_collect: Instant,
+}
+
+impl Collector {
+    fn new(
+        host: Arc<Host>,
+        interval: Duration,
+        to_ui: UnboundedSender<Message>,
+        to_self: UnboundedSender<Request>,
+    ) -> Self {
+        Collector {
+            host,
+            interval,
+            to_ui,
+            to_self,
+            runtime: None,
+            version: None,
+            connection: Connection::Connecting,
+            backoff: Duration::from_secs(1),
+            next_attempt: Instant::now(),
+            last_remote: HashMap::new(),
+            containerd_at: None,
+            sampler: UsageSampler::new(),
+            focus: None,
+            events_running: false,
+            last_collect: Instant::now() - EVENT_DEBOUNCE,
+        }
+    }
+
+    async fn run(mut self, mut requests: UnboundedReceiver<Request>) {
+        let (event_tx, mut events) = unbounded_channel::<()>();
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pending_event = false;
+        loop {
+            let debounce =
+                tokio::time::sleep(EVENT_DEBOUNCE.saturating_sub(self.last_collect.elapsed()));
+            tokio::select! {
+                _ = ticker.tick() => self.collect(&event_tx).await,
+                Some(()) = events.recv() => pending_event = true,
+                _ = debounce, if pending_event => {
+                    pending_event = false;
+                    self.collect(&event_tx).await;
+                }
+                request = requests.recv() => match request {
+                    None => return,
+                    Some(Request::SetInterval(d)) => {
+                        self.interval = d;
+                        ticker = tokio::time::interval(d);
+                        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    }
+                    Some(Request::Focus(realm)) => {
+                        self.focus = realm;
+                        self.collect_detail().await;
+                    }
+                    Some(Request::RefreshNow) => self.collect(&event_tx).await,
+                    Some(other) => self.mutate(other),
+                },
+            }
+            if self.to_ui.is_closed() {
+                return;
+            }
+        }
+    }
+
+    /// Connects when due; returns the live handle, if any.
+    async fn ensure_runtime(&mut self, events: &UnboundedSender<()>) -> Option<Runtime> {
+        if self.runtime.is_none() && Instant::now() >= self.next_attempt {
+            match self.host.runtime().await {
+                Ok(rt) => {
+                    self.version = rt.version().await.ok();
+                    self.runtime = Some(rt);
+                    self.backoff = Duration::from_secs(1);
+                    self.connection = Connection::Connected;
+                }
+                Err(err) => self.disconnected(err.message),
+            }
+        }
+        let rt = self.runtime.clone()?;
+        if !self.events_running {
+            self.events_running = true;
+            let stream = rt.subscribe_events(Vec::new());
+            let events = events.clone();
+            tokio::spawn(async move {
+                futures::pin_mut!(stream);
+                while let Some(Ok(_)) = stream.next().await {
+                    if events.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Some(rt)
+    }
+
+    fn disconnected(&mut self, error: String) {
+        self.runtime = None;
+        self.events_running = false;
+        self.connection = Connection::Disconnected {
+            error,
+            retry_in_secs: self.backoff.as_secs(),
+        };
+        self.next_attempt = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    async fn collect(&mut self, events: &UnboundedSender<()>) {
+        self.last_collect = Instant::now();
+        let mut error = None;
+        let remote = match self.ensure_runtime(events).await {
+            Some(rt) => match list_realms(&self.host, &rt).await {
+                Ok(list) => Some(list),
+                Err(err) => {
+                    self.disconnected(err.message.clone());
+                    error = Some(err.message);
+                    None
+                }
+            },
+            None => None,
+        };
+        let summaries = match remote {
+            Some(list) => {
+                self.containerd_at = Some(SystemTime::now());
+                self.last_remote = list.iter().map(|r| (r.name.clone(), r.clone())).collect();
+                list
+            }
+            None => match local_realms(&self.host).await {
+                // Keep the last containerd figures for realms it knew.
+                Ok(local) => local
+                    .into_iter()
+                    .map(|mut r| {
+                        if let Some(known) = self.last_remote.get(&r.name) {
+                            r.counts = known.counts.clone();
+                            r.observed.namespace_exists = known.observed.namespace_exists;
+                        }
+                        r
+                    })
+                    .collect(),
+                Err(err) => {
+                    error = Some(err.message);
+                    Vec::new()
+                }
+            },
+        };
+        let targets: Vec<UsageTarget> = summaries
+            .iter()
+            .map(|r| UsageTarget {
+                realm: r.name.clone(),
+                group: r.cgroup_path.clone(),
+            })
+            .collect();
+        let mut rates: HashMap<String, _> = self
+            .sampler
+            .sample(&self.host, &targets)
+            .into_iter()
+            .map(|r| (r.realm.clone(), r))
+            .collect();
+        let realms = summaries
+            .into_iter()
+            .map(|summary| RealmRow {
+                rate: rates.remove(&summary.name),
+                summary,
+            })
+            .collect();
+        let snapshot = Snapshot {
+            host: HostInfo {
+                containerd_version: self.version.clone(),
+                ..host_info(&self.host, None).await
+            },
+            connection: self.connection.clone(),
+            realms,
+            containerd_at: self.containerd_at,
+            taken_at: SystemTime::now(),
+            error: error.or_else(|| match &self.connection {
+                Connection::Disconnected { error, .. } => Some(error.clone()),
+                _ => None,
+            }),
+        };
+        let _ = self.to_ui.send(Message::Snapshot(Box::new(snapshot)));
+        self.collect_detail().await;
+    }
+
+    async fn collect_detail(&mut self) {
+        let Some(realm) = self.focus.clone() else {
+            return;
+        };
+        let mut detail = DetailData {
+            realm: realm.clone(),
+            ..DetailData::default()
+        };
+        match list_credentials(&self.host, &realm, false) {
+            Ok(creds) => detail.credentials = creds,
+            Err(err) => detail.error = Some(err.message),
+        }
+        if let Some(rt) = self.runtime.clone() {
+            let host = &self.host;
+            let (tasks, images, described) = tokio::join!(
+                list_containers(host, &rt, &realm, false),
+                list_images(host, &rt, &realm),
+                describe_realm(host, &rt, &realm, false),
+            );
+            match tasks {
+                Ok(t) => detail.tasks = t,
+                Err(e) => detail.error = Some(e.message),
+            }
+            match images {
+                Ok(i) => detail.images = i,
+                Err(e) => detail.error = Some(e.message),
+            }
+            match described.map(|d| serde_yaml_ng::to_string(&d)) {
+                Ok(Ok(yaml)) => detail.yaml = yaml,
+                Ok(Err(e)) => detail.error = Some(e.to_string()),
+                Err(e) => detail.error = Some(e.message),
+            }
+        } else if let Ok(doc) = self.host.require_realm(&realm) {
+            detail.yaml = serde_yaml_ng::to_string(&doc.masked()).unwrap_or_default();
+        }
+        let _ = self.to_ui.send(Message::Detail(Box::new(detail)));
+    }
+
+    /// Mutations run in their own tasks so sampling goes on meanwhile.
+    fn mutate(&mut self, request: Request) {
+        let host = self.host.clone();
+        let to_ui = self.to_ui.clone();
+        let to_self = self.to_self.clone();
+        let runtime = self.runtime.clone();
+        let not_connected = || match &self.connection {
+            Connection::Disconnected { error, .. } => {
+                format!("containerd is not connected: {error}")
+            }
+            _ => "containerd is not connected yet; try again in a moment".to_string(),
+        };
+        let offline = not_connected();
+        tokio::spawn(async move {
+            let need_rt = || runtime.clone().ok_or_else(|| offline.clone());
+            match request {
+                Request::Create(req) => {
+                    let result = match need_rt() {
+                        Err(e) => Err(e),
+                        Ok(rt) => {
+                            let ui = to_ui.clone();
+                            create_realm(&host, &rt, &req, &mut |step| {
+                                let _ = ui.send(Message::CreateStep(step.clone()));
+                            })
+                            .await
+                            .map_err(|e| e.message)
+                        }
+                    };
+                    let _ = to_ui.send(Message::CreateDone(result));
+                }
+                Request::PlanDelete(realm) => {
+                    let result = match need_rt() {
+                        Err(e) => Err(e),
+                        Ok(rt) => plan_delete(&host, &rt, &realm)
+                            .await
+                            .map(Box::new)
+                            .map_err(|e| e.message),
+                    };
+                    let _ = to_ui.send(Message::Plan(result));
+                }
+                Request::Delete {
+                    plan,
+                    cascade,
+                    force,
+                } => {
+                    let result = match need_rt() {
+                        Err(e) => Err(e),
+                        Ok(rt) => {
+                            let opts = DeleteOptions {
+                                cascade,
+                                force,
+                                grace: DELETE_GRACE,
+                            };
+                            let ui = to_ui.clone();
+                            execute_delete(&host, &rt, &plan, &opts, &mut |step| {
+                                let _ = ui.send(Message::DeleteStep(step.clone()));
+                            })
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.message)
+                        }
+                    };
+                    let _ = to_ui.send(Message::DeleteDone(result));
+                }
+                Request::UpsertCredential {
+                    realm,
+                    server,
+                    username,
+                    password,
+                } => {
+                    let result = upsert_credential(&host, &realm, &server, &username, &password)
+                        .map(|change| {
+                            let verb = match change {
+                                CredentialChange::Added => "added",
+                                CredentialChange::Updated => "updated",
+                            };
+                            format!("credential for {server} ({username}) {verb}")
+                        })
+                        .map_err(|e: OpError| e.message);
+                    let _ = to_ui.send(Message::CredentialDone(result));
+                }
+                Request::DeleteCredential {
+                    realm,
+                    server,
+                    username,
+                } => {
+                    let result = delete_credential(&host, &realm, &server, Some(&username))
+                        .map(|n| format!("removed {n} credential(s) for {server} ({username})"))
+                        .map_err(|e| e.message);
+                    let _ = to_ui.send(Message::CredentialDone(result));
+                }
+                Request::SetInterval(_) | Request::Focus(_) | Request::RefreshNow => {}
+            }
+            let _ = to_self.send(Request::RefreshNow);
+        });
+    }
+}

@@ -1,0 +1,3 @@
+//! Small building blocks shared by screens and popups.
+
+pub mod input;
