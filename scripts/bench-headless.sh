@@ -11,38 +11,8 @@ cd "$(dirname "$0")/.."
 n=${1:-50}
 runs=${2:-15}
 
-scripts/setup.sh >/dev/null
-cargo build --release --locked --quiet
-bin=$PWD/target/release/kuke-tui
-work=$(mktemp -d /tmp/kuke-tui-bench.XXXXXX)
-export KUKEON_RUN_PATH=$work/run KUKEON_CONTAINERD_SOCKET=$work/cd/containerd.sock
-export KUKEON_CGROUP_ROOT=/kuke-tui-bench-$$
-cleanup() {
-    for d in "$KUKEON_RUN_PATH"/*/; do
-        [ -d "$d" ] && "$bin" delete realm "$(basename "$d")" --cascade --yes --grace 1s >/dev/null 2>&1 || true
-    done
-    scripts/containerd-private.sh stop "$work/cd" >/dev/null 2>&1 || true
-    for m in $(awk '$9 ~ /^cgroup/ {print $5}' /proc/self/mountinfo); do
-        [ -d "$m$KUKEON_CGROUP_ROOT" ] && find "$m$KUKEON_CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-scripts/containerd-private.sh start "$work/cd" >/dev/null
-scripts/build-test-image.sh "$work/image.tar" >/dev/null
-ctr_() { ctr --address "$KUKEON_CONTAINERD_SOCKET" "$@"; }
-for i in $(seq 1 "$n"); do
-    r=realm-$i
-    "$bin" create realm "$r" >/dev/null
-    ctr_ -n "kukeon-$r" images import "$work/image.tar" >/dev/null
-    if [ "$i" -le 10 ]; then
-        for t in a b; do
-            ctr_ -n "kukeon-$r" run -d --null-io --runc-root "$work/cd/runc" --cgroup "$KUKEON_CGROUP_ROOT/$r/$t" \
-                localhost/kuke-tui/busybox:test "$t" /bin/sleep 3600 >/dev/null
-        done
-    fi
-done
+. scripts/fixture.sh
+fixture_up "$n" 2 10
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ms() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000)); }

@@ -4,7 +4,7 @@
 # running tasks and an image each, then kuke-tui opened on it. Everything is
 # torn down on exit. The host's own containerd and /opt/kukeon are untouched.
 #
-#   ./scripts/sandbox.sh                 # live `top` of the sandbox (the console, later)
+#   ./scripts/sandbox.sh                 # the interactive console on the sandbox
 #   ./scripts/sandbox.sh get realms      # any kuke-tui command against the sandbox
 #   KUKE_TUI_SANDBOX_KEEP=1 ./scripts/sandbox.sh get realms   # leave it running afterwards
 set -euo pipefail
@@ -71,8 +71,12 @@ printf 'sandbox-password\n' | "$bin" create registry-credential web --server reg
 if [ $# -gt 0 ]; then
     "$bin" "$@"
 else
-    echo "kuke-tui sandbox: ${realms[*]} on $KUKEON_CONTAINERD_SOCKET (Ctrl-C to stop and tear down)"
-    "$bin" top --interval 1s
+    if [ -t 0 ] && [ -t 1 ]; then
+        "$bin"
+    else
+        # No terminal for the console: a few samples of the same data instead.
+        "$bin" top --interval 1s --count 3
+    fi
 fi
 if [ -n "${KUKE_TUI_SANDBOX_KEEP:-}" ]; then
     echo "sandbox kept; use: export KUKEON_RUN_PATH=$KUKEON_RUN_PATH KUKEON_CONTAINERD_SOCKET=$KUKEON_CONTAINERD_SOCKET KUKEON_CGROUP_ROOT=$KUKEON_CGROUP_ROOT" >&2

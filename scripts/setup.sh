@@ -7,6 +7,7 @@
 #   gcc + libc6-dev                                     the static /bin/memhog helper
 #   protobuf-compiler                                   containerd-client's build script
 #   tar, coreutils                                      scripts/build-test-image.sh
+#   tmux                                                the console's end-to-end test, scripts/screenshots.sh
 #
 # Idempotent and fast when everything is present (no apt at all then).
 # Never starts, stops or configures any daemon: the host containerd
@@ -38,6 +39,8 @@ pkg_ok libc6-dev || missing+=(libc6-dev)
 have tar || missing+=(tar)
 # script(1) gives the confirmation test a pseudo-terminal.
 have script || missing+=(bsdutils)
+# tmux runs the console on a virtual terminal for tests/console_e2e.rs and screenshots.
+have tmux || missing+=(tmux)
 for c in sha256sum stat printf mktemp; do
     if ! have "$c"; then missing+=(coreutils); break; fi
 done

@@ -135,6 +135,11 @@ impl UsageSampler {
         self.previous = next;
         rates
     }
+
+    /// The reading the last `sample` took for a realm.
+    pub fn latest(&self, realm: &str) -> Option<&Usage> {
+        self.previous.get(realm).map(|(_, usage)| usage)
+    }
 }
 
 fn rate(

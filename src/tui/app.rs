@@ -15,6 +15,8 @@ use ratatui::layout::Rect;
 use std::cell::Cell;
 use std::time::Duration;
 
+pub const NOTICE_TTL: Duration = Duration::from_secs(8);
+
 /// Refresh intervals `+` and `-` step through.
 pub const INTERVALS_MS: [u64; 7] = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 
@@ -138,8 +140,10 @@ pub struct App {
     pub sort_descending: bool,
     pub filter: TextInput,
     pub filter_editing: bool,
-    /// A short notice for the status line (a mutation's outcome).
+    /// A short notice for the status line (a mutation's outcome); it gives
+    /// way to the last error after `NOTICE_TTL`.
     pub notice: Option<String>,
+    pub notice_at: Option<std::time::Instant>,
     pub should_quit: bool,
     /// Where the body table was last drawn, for mouse hits (set by the draw path).
     pub table_area: Cell<Rect>,
@@ -165,6 +169,7 @@ impl App {
             filter: TextInput::new(),
             filter_editing: false,
             notice: None,
+            notice_at: None,
             should_quit: false,
             table_area: Cell::new(Rect::default()),
             table_offset: Cell::new(0),
@@ -217,6 +222,10 @@ impl App {
     pub fn on_message(&mut self, message: Message) -> Vec<Request> {
         match message {
             Message::Snapshot(snapshot) => {
+                if self.notice_at.is_some_and(|at| at.elapsed() > NOTICE_TTL) {
+                    self.notice = None;
+                    self.notice_at = None;
+                }
                 self.history.push_all(snapshot.realms.iter().map(|r| {
                     let point = Point {
                         cpu: r.rate.as_ref().and_then(|x| x.cpu_percent_of_core),
@@ -230,7 +239,7 @@ impl App {
                 if let Screen::Detail { realm, .. } = &self.screen {
                     if self.realm(realm).is_none() && !matches!(self.popup, Some(Popup::Delete(_)))
                     {
-                        self.notice = Some(format!("realm {realm:?} is gone"));
+                        self.set_notice(format!("realm {realm:?} is gone"));
                         self.screen = Screen::Realms;
                         return vec![Request::Focus(None)];
                     }
@@ -271,7 +280,7 @@ impl App {
             }
             Message::CredentialDone(result) => match result {
                 Ok(text) => {
-                    self.notice = Some(text);
+                    self.set_notice(text);
                     if matches!(self.popup, Some(Popup::Credential(_))) {
                         self.popup = None;
                     }
@@ -280,7 +289,7 @@ impl App {
                     if let Some(Popup::Credential(form)) = &mut self.popup {
                         form.on_error(error);
                     } else {
-                        self.notice = Some(error);
+                        self.set_notice(error);
                     }
                 }
             },
@@ -394,7 +403,7 @@ impl App {
             }
             KeyCode::Char('d') if !self.options.readonly => return self.open_delete(),
             KeyCode::Char('c') | KeyCode::Char('d') => {
-                self.notice = Some("read-only: started with --readonly".into())
+                self.set_notice("read-only: started with --readonly")
             }
             _ => {}
         }
@@ -482,7 +491,7 @@ impl App {
                 }
             }
             KeyCode::Char('a' | 'e' | 'x' | 'd') | KeyCode::Delete if self.options.readonly => {
-                self.notice = Some("read-only: started with --readonly".into())
+                self.set_notice("read-only: started with --readonly")
             }
             _ => {}
         }
@@ -539,7 +548,7 @@ impl App {
                 let (close, requests) = dialog.on_key(key);
                 if close {
                     if dialog.succeeded() {
-                        self.notice = Some(format!("realm {:?} deleted", dialog.realm));
+                        self.set_notice(format!("realm {:?} deleted", dialog.realm));
                         if matches!(self.screen, Screen::Detail { .. }) {
                             self.screen = Screen::Realms;
                             self.detail = None;
@@ -629,7 +638,7 @@ impl App {
         }
         self.interval = interval;
         self.history.set_interval(interval);
-        self.notice = Some(format!(
+        self.set_notice(format!(
             "refresh every {}",
             humantime::format_duration(interval)
         ));
@@ -692,6 +701,11 @@ impl App {
             let rows = self.detail_rows(*tab);
             self.detail_selected = self.detail_selected.min(rows.saturating_sub(1));
         }
+    }
+
+    fn set_notice(&mut self, text: impl Into<String>) {
+        self.notice = Some(text.into());
+        self.notice_at = Some(std::time::Instant::now());
     }
 
     /// Where the user is, for the status line.

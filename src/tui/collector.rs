@@ -1,18 +1,23 @@
-//! The background side of the console: it owns every adapter call. It
-//! samples on the interval, refreshes early when containerd reports an
-//! event, runs mutations, and sends whole snapshots to the screen. It never
-//! blocks the screen: the screen only ever receives messages.
+//! The background side of the console: it owns every adapter call and
+//! sends whole snapshots to the screen, which only ever receives messages.
+//!
+//! Each tick reads the cgroup files of every realm and stats the records;
+//! containerd is asked again only when something may have changed there:
+//! an event arrived, a record changed, a mutation ran, or `REMOTE_EVERY`
+//! passed (a safety net for missed events). That keeps an idle console
+//! nearly free while a task that starts or exits shows within a second.
 
 use super::snapshot::{Connection, DetailData, Message, RealmRow, Request, Snapshot};
 use crate::ops::create::create_realm;
 use crate::ops::credentials::CredentialChange;
 use crate::ops::credentials::{delete_credential, list_credentials, upsert_credential};
 use crate::ops::delete::{execute_delete, plan_delete, DeleteOptions};
-use crate::ops::realms::{describe_realm, list_realms, local_realms, RealmSummary};
+use crate::ops::realms::{age, describe_realm, list_realms, local_realms, RealmSummary};
 use crate::ops::usage::{UsageSampler, UsageTarget};
 use crate::ops::workloads::{list_containers, list_images};
 use crate::ops::{host_info, Host, HostInfo, OpError};
 use crate::runtime::Runtime;
+use crate::store::docs::RecordStamp;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +27,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Events come in bursts (a cascade emits dozens): refresh at most this often.
 const EVENT_DEBOUNCE: Duration = Duration::from_millis(250);
+/// containerd is re-read at least this often even without events.
+const REMOTE_EVERY: Duration = Duration::from_secs(15);
 /// How long a task gets after SIGTERM when the console cascades.
 const DELETE_GRACE: Duration = Duration::from_secs(10);
 
@@ -54,6 +61,12 @@ struct Collector {
     focus: Option<String>,
     events_running: bool,
     last_collect: Instant,
+    /// The realms as last summarized, reused between containerd reads.
+    rows: Vec<RealmSummary>,
+    /// Realm directories and record stamps seen at the last summary.
+    stamps: Vec<(String, Option<RecordStamp>)>,
+    /// When containerd was last read; None forces a read.
+    remote_read: Option<Instant>,
 }
 
 impl Collector {
@@ -79,6 +92,9 @@ impl Collector {
             focus: None,
             events_running: false,
             last_collect: Instant::now() - EVENT_DEBOUNCE,
+            rows: Vec::new(),
+            stamps: Vec::new(),
+            remote_read: None,
         }
     }
 
@@ -95,6 +111,7 @@ impl Collector {
                 Some(()) = events.recv() => pending_event = true,
                 _ = debounce, if pending_event => {
                     pending_event = false;
+                    self.remote_read = None;
                     self.collect(&event_tx).await;
                 }
                 request = requests.recv() => match request {
@@ -108,7 +125,10 @@ impl Collector {
                         self.focus = realm;
                         self.collect_detail().await;
                     }
-                    Some(Request::RefreshNow) => self.collect(&event_tx).await,
+                    Some(Request::RefreshNow) => {
+                        self.remote_read = None;
+                        self.collect(&event_tx).await;
+                    }
                     Some(other) => self.mutate(other),
                 },
             }
@@ -162,42 +182,43 @@ impl Collector {
     async fn collect(&mut self, events: &UnboundedSender<()>) {
         self.last_collect = Instant::now();
         let mut error = None;
-        let remote = match self.ensure_runtime(events).await {
-            Some(rt) => match list_realms(&self.host, &rt).await {
-                Ok(list) => Some(list),
-                Err(err) => {
-                    self.disconnected(err.message.clone());
-                    error = Some(err.message);
-                    None
+        let stamps = self.record_stamps();
+        let remote_due = self
+            .remote_read
+            .is_none_or(|at| at.elapsed() >= REMOTE_EVERY)
+            || stamps != self.stamps;
+        let was_connected = self.runtime.is_some();
+        let rt = self.ensure_runtime(events).await;
+        if rt.is_some() && !was_connected {
+            self.remote_read = None;
+        }
+        match rt {
+            Some(rt) if remote_due || self.remote_read.is_none() => {
+                match list_realms(&self.host, &rt).await {
+                    Ok(list) => {
+                        self.containerd_at = Some(SystemTime::now());
+                        self.remote_read = Some(Instant::now());
+                        self.last_remote =
+                            list.iter().map(|r| (r.name.clone(), r.clone())).collect();
+                        self.rows = list;
+                    }
+                    Err(err) => {
+                        self.disconnected(err.message.clone());
+                        error = Some(err.message);
+                        self.rows = self.local_rows(&mut error).await;
+                    }
                 }
-            },
-            None => None,
-        };
-        let summaries = match remote {
-            Some(list) => {
-                self.containerd_at = Some(SystemTime::now());
-                self.last_remote = list.iter().map(|r| (r.name.clone(), r.clone())).collect();
-                list
             }
-            None => match local_realms(&self.host).await {
-                // Keep the last containerd figures for realms it knew.
-                Ok(local) => local
-                    .into_iter()
-                    .map(|mut r| {
-                        if let Some(known) = self.last_remote.get(&r.name) {
-                            r.counts = known.counts.clone();
-                            r.observed.namespace_exists = known.observed.namespace_exists;
-                        }
-                        r
-                    })
-                    .collect(),
-                Err(err) => {
-                    error = Some(err.message);
-                    Vec::new()
-                }
-            },
-        };
-        let targets: Vec<UsageTarget> = summaries
+            Some(_) => {}
+            // Without containerd, records and cgroups still tell a lot.
+            None if stamps != self.stamps || self.rows.is_empty() => {
+                self.rows = self.local_rows(&mut error).await
+            }
+            None => {}
+        }
+        self.stamps = stamps;
+        let targets: Vec<UsageTarget> = self
+            .rows
             .iter()
             .map(|r| UsageTarget {
                 realm: r.name.clone(),
@@ -210,11 +231,24 @@ impl Collector {
             .into_iter()
             .map(|r| (r.realm.clone(), r))
             .collect();
-        let realms = summaries
-            .into_iter()
-            .map(|summary| RealmRow {
-                rate: rates.remove(&summary.name),
-                summary,
+        let realms = self
+            .rows
+            .iter()
+            .map(|summary| {
+                let mut summary = summary.clone();
+                if let Some(usage) = self.sampler.latest(&summary.name) {
+                    summary.usage = usage.clone();
+                }
+                if let Some(rate) = rates.get(&summary.name) {
+                    summary.observed.cgroup_exists = rate.cgroup_exists;
+                }
+                summary.age_seconds = age(summary.created_at.as_deref(), None)
+                    .map(|d| d.as_secs())
+                    .or(summary.age_seconds);
+                RealmRow {
+                    rate: rates.remove(&summary.name),
+                    summary,
+                }
             })
             .collect();
         let snapshot = Snapshot {
@@ -233,6 +267,38 @@ impl Collector {
         };
         let _ = self.to_ui.send(Message::Snapshot(Box::new(snapshot)));
         self.collect_detail().await;
+    }
+
+    /// Realm directories and their record stamps: a stat each, no parsing.
+    fn record_stamps(&self) -> Vec<(String, Option<RecordStamp>)> {
+        let dirs = self.host.store.realm_dirs().unwrap_or_default();
+        dirs.into_iter()
+            .map(|(name, _)| {
+                let stamp = self.host.store.record_stamp(&name);
+                (name, stamp)
+            })
+            .collect()
+    }
+
+    /// Summaries from records and cgroups, with the last containerd figures
+    /// kept for realms containerd knew.
+    async fn local_rows(&self, error: &mut Option<String>) -> Vec<RealmSummary> {
+        match local_realms(&self.host).await {
+            Ok(local) => local
+                .into_iter()
+                .map(|mut r| {
+                    if let Some(known) = self.last_remote.get(&r.name) {
+                        r.counts = known.counts.clone();
+                        r.observed.namespace_exists = known.observed.namespace_exists;
+                    }
+                    r
+                })
+                .collect(),
+            Err(err) => {
+                *error = Some(err.message);
+                Vec::new()
+            }
+        }
     }
 
     async fn collect_detail(&mut self) {

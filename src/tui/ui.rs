@@ -10,7 +10,7 @@ use super::theme::Theme;
 use crate::cli::output::inert;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -46,22 +46,27 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Popup::ConfirmCredentialDelete {
             server, username, ..
         }) => {
-            let inner = super::popups::frame_box(
+            let outer = super::popups::frame_box(
                 frame,
-                super::popups::centered(area, 60, 5),
+                super::popups::centered(area, 70, 7),
                 "Delete credential",
                 &theme,
             );
+            let inner = Rect {
+                x: outer.x + 1,
+                width: outer.width.saturating_sub(2),
+                ..outer
+            };
             let lines = vec![
                 Line::from(format!(
-                    " Remove the credential for {} ({})?",
+                    "Remove the credential for {} ({})?",
                     inert(server),
                     inert(username)
                 )),
                 Line::from(""),
-                Line::from(Span::styled(" y remove   n keep", theme.key())),
+                Line::from(Span::styled("y remove   n keep", theme.key())),
             ];
-            frame.render_widget(Paragraph::new(lines), inner);
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
         None => {}
     }

@@ -3,7 +3,7 @@
 //! spaces or commas. Submitting shows each step as the collector reports it.
 
 use super::{centered, field_line, frame_box};
-use crate::model::names::{parse_label, validate_namespace, validate_realm_name, REALM_NAME_RULE};
+use crate::model::names::{parse_label, validate_namespace, validate_realm_name};
 use crate::model::realm::default_namespace;
 use crate::ops::create::{CreateReport, CreateRequest, Step};
 use crate::tui::snapshot::Request;
@@ -17,6 +17,8 @@ use ratatui::Frame;
 use std::collections::BTreeMap;
 
 const FIELDS: usize = 3;
+/// `REALM_NAME_RULE`, short enough for one line of the form.
+const SHORT_RULE: &str = "a-z, 0-9 and '-'; letter or digit at both ends; at most 63";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -223,10 +225,7 @@ impl CreateForm {
             theme,
         ));
         lines.push(match (self.name.is_empty(), self.name_error()) {
-            (true, _) => Line::from(Span::styled(
-                format!("{:>11}{REALM_NAME_RULE}", ""),
-                theme.dim(),
-            )),
+            (true, _) => Line::from(Span::styled(format!("{:>11}{SHORT_RULE}", ""), theme.dim())),
             (false, Some(e)) => Line::from(Span::styled(
                 format!("{:>11}{}", "", short(&e)),
                 theme.error(),
@@ -280,25 +279,25 @@ impl CreateForm {
         );
         let mut lines = Vec::new();
         for step in &self.steps {
-            lines.push(Line::from(Span::styled(format!("  ✓ {step}"), theme.ok())));
+            lines.push(Line::from(Span::styled(format!("✓ {step}"), theme.ok())));
         }
         match &self.phase {
             Phase::Editing => lines.push(Line::from(Span::styled(
-                "  Enter create   Tab next field   Esc cancel",
+                "Enter create   Tab next field   Esc cancel",
                 theme.key(),
             ))),
-            Phase::Running => lines.push(Line::from(Span::styled("  creating…", theme.warn()))),
+            Phase::Running => lines.push(Line::from(Span::styled("creating…", theme.warn()))),
             Phase::Done { ok: true, message } => {
-                lines.push(Line::from(Span::styled(format!("  {message}"), theme.ok())));
-                lines.push(Line::from(Span::styled("  Enter close", theme.key())));
+                lines.push(Line::from(Span::styled(message.clone(), theme.ok())));
+                lines.push(Line::from(Span::styled("Enter close", theme.key())));
             }
             Phase::Done { ok: false, message } => {
                 lines.push(Line::from(Span::styled(
-                    format!("  ✗ {message}"),
+                    format!("✗ {}", crate::cli::output::inert(message)),
                     theme.error(),
                 )));
                 lines.push(Line::from(Span::styled(
-                    "  e edit and retry   Esc close",
+                    "e edit and retry   Esc close",
                     theme.key(),
                 )));
             }

@@ -181,7 +181,7 @@ impl CredentialForm {
         ];
         if let Some(error) = &self.error {
             lines.push(Line::from(Span::styled(
-                format!("  ✗ {error}"),
+                format!("  ✗ {}", crate::cli::output::inert(error)),
                 theme.error(),
             )));
         }

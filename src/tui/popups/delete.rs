@@ -23,9 +23,11 @@ pub enum Stage {
     Running {
         cascade: bool,
     },
+    /// `cascade` is None when planning failed: nothing was confirmed yet,
+    /// so a retry only plans again.
     Failed {
         error: String,
-        cascade: bool,
+        cascade: Option<bool>,
     },
     Refused(String),
     Done,
@@ -76,7 +78,7 @@ impl DeleteDialog {
             Err(error) => {
                 self.stage = Stage::Failed {
                     error,
-                    cascade: false,
+                    cascade: None,
                 };
                 return None;
             }
@@ -119,7 +121,10 @@ impl DeleteDialog {
         let cascade = matches!(self.stage, Stage::Running { cascade: true });
         self.stage = match result {
             Ok(()) => Stage::Done,
-            Err(error) => Stage::Failed { error, cascade },
+            Err(error) => Stage::Failed {
+                error,
+                cascade: Some(cascade),
+            },
         };
     }
 
@@ -160,7 +165,7 @@ impl DeleteDialog {
             Stage::Running { cascade } => (Stage::Running { cascade }, false, Vec::new()),
             Stage::Failed { error, cascade } => match key.code {
                 KeyCode::Char('r') => {
-                    self.retrying = Some(cascade);
+                    self.retrying = cascade;
                     self.steps.clear();
                     (
                         Stage::Planning,
@@ -182,24 +187,30 @@ impl DeleteDialog {
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let realm = crate::cli::output::inert(&self.realm);
-        let inner = frame_box(
+        let outer = frame_box(
             frame,
             centered(area, 76, 20),
             &format!("Delete realm {realm}"),
             theme,
         );
+        // One column of margin; wrapped lines then keep the indent.
+        let inner = Rect {
+            x: outer.x + 1,
+            width: outer.width.saturating_sub(2),
+            ..outer
+        };
         let mut lines: Vec<Line> = Vec::new();
         match &self.stage {
             Stage::Planning => lines.push(Line::from(Span::styled(
-                "  reading what the realm holds…",
+                "reading what the realm holds…",
                 theme.dim(),
             ))),
             Stage::ConfirmEmpty(plan) => {
                 lines.push(Line::from(format!(
-                    "  Realm {realm} holds no tasks, containers, images or spaces."
+                    "Realm {realm} holds no tasks, containers, images or spaces."
                 )));
                 lines.push(Line::from(format!(
-                    "  Delete its namespace {}, {} cgroup director{} and {} file(s)?",
+                    "Delete its namespace {}, {} cgroup director{} and {} file(s)?",
                     crate::cli::output::inert(&plan.namespace),
                     plan.cgroup_dirs.len(),
                     if plan.cgroup_dirs.len() == 1 {
@@ -210,18 +221,15 @@ impl DeleteDialog {
                     plan.files.len()
                 )));
                 lines.push(Line::from(""));
-                lines.push(Line::from(Span::styled(
-                    "  y delete   n cancel",
-                    theme.key(),
-                )));
+                lines.push(Line::from(Span::styled("y delete   n cancel", theme.key())));
             }
             Stage::ConfirmCascade(plan, typed) => {
                 lines.push(Line::from(Span::styled(
-                    "  This realm is not empty. The cascade removes:",
+                    "This realm is not empty. The cascade removes:",
                     theme.warn(),
                 )));
                 for (what, n) in [
-                    ("tasks (stopped: SIGTERM, then SIGKILL)", plan.tasks.len()),
+                    ("tasks (SIGTERM, then SIGKILL after 10s)", plan.tasks.len()),
                     ("containers", plan.containers.len()),
                     ("snapshots", plan.snapshots.len()),
                     ("images", plan.images.len()),
@@ -231,60 +239,60 @@ impl DeleteDialog {
                     ("cgroup directories", plan.cgroup_dirs.len()),
                     ("files", plan.files.len()),
                 ] {
-                    lines.push(Line::from(format!("  {n:>6}  {what}")));
+                    lines.push(Line::from(format!("{n:>6}  {what}")));
                 }
                 lines.push(Line::from(format!(
-                    "          namespace {}",
+                    "        namespace {}",
                     crate::cli::output::inert(&plan.namespace)
                 )));
                 lines.push(Line::from(""));
-                lines.push(Line::from(format!(
-                    "  Type the realm name ({realm}) and press Enter; Esc cancels."
-                )));
+                lines.push(Line::from(
+                    "To confirm, type the realm name and press Enter (Esc cancels):",
+                ));
+                // Every line above is shorter than the box: the field's row is known.
                 let row = Rect {
                     y: inner.y + lines.len() as u16,
                     height: 1,
                     ..inner
                 };
-                let matches = typed.value() == self.realm;
-                lines.push(field_line(frame, "confirm", typed, true, row, theme));
-                if !typed.is_empty() && !matches {
+                lines.push(field_line(frame, "name", typed, true, row, theme));
+                if !typed.is_empty() && typed.value() != self.realm {
                     lines.push(Line::from(Span::styled(
-                        format!("{:>12}does not match", ""),
+                        format!("{:>11}does not match", ""),
                         theme.dim(),
                     )));
                 }
             }
             Stage::Running { .. } | Stage::Failed { .. } | Stage::Done => {
                 for step in &self.steps {
-                    lines.push(Line::from(Span::styled(format!("  ✓ {step}"), theme.ok())));
+                    lines.push(Line::from(Span::styled(format!("✓ {step}"), theme.ok())));
                 }
                 match &self.stage {
                     Stage::Running { .. } => {
-                        lines.push(Line::from(Span::styled("  deleting…", theme.warn())))
+                        lines.push(Line::from(Span::styled("deleting…", theme.warn())))
                     }
                     Stage::Failed { error, .. } => {
                         lines.push(Line::from(Span::styled(
-                            format!("  ✗ {error}"),
+                            format!("✗ {}", crate::cli::output::inert(error)),
                             theme.error(),
                         )));
-                        lines.push(Line::from(Span::styled(
-                            "  r retry   Esc close",
-                            theme.key(),
-                        )));
+                        lines.push(Line::from(Span::styled("r retry   Esc close", theme.key())));
                     }
                     _ => {
                         lines.push(Line::from(Span::styled(
-                            format!("  realm {realm} deleted"),
+                            format!("realm {realm} deleted"),
                             theme.ok(),
                         )));
-                        lines.push(Line::from(Span::styled("  any key closes", theme.key())));
+                        lines.push(Line::from(Span::styled("any key closes", theme.key())));
                     }
                 }
             }
             Stage::Refused(why) => {
-                lines.push(Line::from(Span::styled(format!("  {why}"), theme.error())));
-                lines.push(Line::from(Span::styled("  any key closes", theme.key())));
+                lines.push(Line::from(Span::styled(
+                    crate::cli::output::inert(why),
+                    theme.error(),
+                )));
+                lines.push(Line::from(Span::styled("any key closes", theme.key())));
             }
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
@@ -375,7 +383,13 @@ mod tests {
         d.on_done(Err(
             "delete realm \"web\" failed at step cgroup: busy".into()
         ));
-        assert!(matches!(d.stage, Stage::Failed { cascade: true, .. }));
+        assert!(matches!(
+            d.stage,
+            Stage::Failed {
+                cascade: Some(true),
+                ..
+            }
+        ));
         let (_, requests) = d.on_key(key(KeyCode::Char('r')));
         assert!(matches!(requests.as_slice(), [Request::PlanDelete(r)] if r == "web"));
         let request = d.on_plan(Ok(plan("web", 0)), false);

@@ -2,6 +2,7 @@
 //! five minutes, and tabs for tasks, images, credentials and the YAML.
 
 use super::{bytes, memory_text, pct, window};
+use crate::cgroup::Limit;
 use crate::cli::output::{dash, format_cpu_time, inert};
 use crate::model::units::{format_age, format_size_ctr};
 use crate::tui::app::{App, Tab};
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 pub fn draw(frame: &mut Frame, app: &App, realm: &str, tab: Tab, area: Rect, theme: &Theme) {
     let [top, tabs_area, body] = Layout::vertical([
-        Constraint::Length(7),
+        Constraint::Length(8),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
@@ -231,12 +232,12 @@ fn draw_meta(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Them
             yes_no(s.observed.cgroup_exists),
         ]),
         Line::from(format!(
-            "tasks      {}/{} running   images {}   spaces {}   creds {}",
-            s.counts.running_tasks,
-            s.counts.tasks,
-            s.counts.images,
-            s.counts.spaces,
-            s.counts.registry_credentials
+            "tasks      {}/{} running   images {}",
+            s.counts.running_tasks, s.counts.tasks, s.counts.images
+        )),
+        Line::from(format!(
+            "spaces     {}   credentials {}",
+            s.counts.spaces, s.counts.registry_credentials
         )),
         Line::from(format!("labels     {}", inert(&labels))),
     ];
@@ -245,7 +246,7 @@ fn draw_meta(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Them
 
 fn draw_charts(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Theme) {
     let [cpu_area, mem_area] =
-        Layout::vertical([Constraint::Length(4), Constraint::Length(3)]).areas(area);
+        Layout::vertical([Constraint::Length(4), Constraint::Length(4)]).areas(area);
     let history = app.history.get(realm);
     let row = app.realm(realm);
     let cpu_now = row
@@ -288,10 +289,14 @@ fn draw_charts(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Th
     };
     frame.render_widget(
         Sparkline::default()
-            .block(titled(format!(
-                " CPU {}% of a core (peak {peak_cpu:.1}, last {span}) ",
-                pct(cpu_now)
-            )))
+            .block(titled(if cpu_area.width >= 56 {
+                format!(
+                    " CPU {}% of a core (peak {peak_cpu:.1}, last {span}) ",
+                    pct(cpu_now)
+                )
+            } else {
+                format!(" CPU {}% (peak {peak_cpu:.1}, {span}) ", pct(cpu_now))
+            }))
             .data(&cpu)
             .max(cpu.iter().copied().max().unwrap_or(0).max(10_000))
             .style(theme.spark()),
@@ -305,6 +310,12 @@ fn draw_charts(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Th
                 bytes(peak_mem)
             )))
             .data(&mem)
+            // Against the limit when there is one; else headroom above the
+            // peak, so a flat line reads as flat, not full.
+            .max(match limit {
+                Some(Limit::Value(l)) => l.max(peak_mem.unwrap_or(0)),
+                _ => peak_mem.unwrap_or(0) + peak_mem.unwrap_or(0) / 4 + 1,
+            })
             .style(theme.memory()),
         mem_area,
     );

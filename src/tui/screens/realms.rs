@@ -11,7 +11,7 @@ use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 use std::time::Duration;
 
@@ -26,14 +26,21 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let rows = app.visible_realms();
     // The last line tells about the selected realm when it needs telling.
     let selected = rows.get(app.selected).copied();
-    let note = selected.and_then(|r| {
-        r.summary
-            .error
-            .as_ref()
-            .map(|e| format!(" ! {}: {}", inert(&r.summary.name), inert(e)))
-    });
+    let note = selected
+        .and_then(|r| {
+            r.summary
+                .error
+                .as_ref()
+                .map(|e| format!("! {}: {}", inert(&r.summary.name), inert(e)))
+        })
+        .or_else(|| match &snapshot.connection {
+            Connection::Disconnected { error, .. } => Some(format!("! {}", inert(error))),
+            _ => None,
+        });
+    // Up to two wrapped lines below the table.
+    let note_height = if note.is_some() { 2 } else { 0 };
     let table_area = Rect {
-        height: area.height.saturating_sub(note.is_some() as u16),
+        height: area.height.saturating_sub(note_height),
         ..area
     };
     app.table_area.set(table_area);
@@ -112,13 +119,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         .column_spacing(1);
     frame.render_widget(table, table_area);
     if let Some(note) = note {
-        let y = area.y + area.height - 1;
+        let y = area.y + area.height.saturating_sub(note_height);
         frame.render_widget(
-            Paragraph::new(Span::styled(note, theme.error())),
+            Paragraph::new(Span::styled(note, theme.error())).wrap(Wrap { trim: false }),
             Rect {
+                x: area.x + 1,
                 y,
-                height: 1,
-                ..area
+                width: area.width.saturating_sub(2),
+                height: note_height,
             },
         );
     }
