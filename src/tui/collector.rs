@@ -1,25 +1,29 @@
 //! The background side of the console: it owns every adapter call and
 //! sends whole snapshots to the screen, which only ever receives messages.
 //!
-//! Each tick reads the cgroup files of every realm and stats the records;
-//! containerd is asked again only when something may have changed there:
-//! an event arrived, a record changed, a mutation ran, or `REMOTE_EVERY`
-//! passed (a safety net for missed events). That keeps an idle console
-//! nearly free while a task that starts or exits shows within a second.
+//! Each tick reads the cgroup files of every realm and stats the records.
+//! containerd is never waited on: connecting, listing and detail reads run
+//! in their own tasks and report back, so a dead or hung daemon only makes
+//! the containerd columns stale while usage keeps flowing. containerd is
+//! re-read when something may have changed there (an event, a record
+//! change, a mutation, a reconnect) or every `REMOTE_EVERY` as a safety net,
+//! which keeps an idle console nearly free.
 
 use super::snapshot::{Connection, DetailData, Message, RealmRow, Request, Snapshot};
 use crate::ops::create::create_realm;
-use crate::ops::credentials::CredentialChange;
-use crate::ops::credentials::{delete_credential, list_credentials, upsert_credential};
+use crate::ops::credentials::{
+    delete_credential, list_credentials, upsert_credential, CredentialChange,
+};
 use crate::ops::delete::{execute_delete, plan_delete, DeleteOptions};
 use crate::ops::realms::{age, describe_realm, list_realms, local_realms, RealmSummary};
-use crate::ops::usage::{UsageSampler, UsageTarget};
+use crate::ops::usage::{RealmRate, UsageSampler, UsageTarget};
 use crate::ops::workloads::{list_containers, list_images};
 use crate::ops::{host_info, Host, HostInfo, OpError};
 use crate::runtime::Runtime;
 use crate::store::docs::RecordStamp;
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -39,9 +43,18 @@ pub fn spawn(
     to_ui: UnboundedSender<Message>,
 ) -> UnboundedSender<Request> {
     let (tx, rx) = unbounded_channel();
-    let collector = Collector::new(host, interval, to_ui, tx.clone());
-    tokio::spawn(collector.run(rx));
+    let (bg_tx, bg_rx) = unbounded_channel();
+    let collector = Collector::new(host, interval, to_ui, tx.clone(), bg_tx);
+    tokio::spawn(collector.run(rx, bg_rx));
     tx
+}
+
+/// Results of the collector's own background work.
+enum Background {
+    Connected(Result<(Runtime, Option<String>), String>),
+    Remote(Result<Vec<RealmSummary>, String>),
+    /// containerd reported something: re-read soon.
+    Event,
 }
 
 struct Collector {
@@ -49,24 +62,29 @@ struct Collector {
     interval: Duration,
     to_ui: UnboundedSender<Message>,
     to_self: UnboundedSender<Request>,
+    background: UnboundedSender<Background>,
     runtime: Option<Runtime>,
     version: Option<String>,
     connection: Connection,
+    connecting: bool,
     backoff: Duration,
     next_attempt: Instant,
+    remote_in_flight: bool,
+    detail_in_flight: Arc<AtomicBool>,
     /// The last containerd-derived view, kept (stale) while disconnected.
     last_remote: HashMap<String, RealmSummary>,
     containerd_at: Option<SystemTime>,
     sampler: UsageSampler,
+    rates: HashMap<String, RealmRate>,
     focus: Option<String>,
-    events_running: bool,
     last_collect: Instant,
     /// The realms as last summarized, reused between containerd reads.
     rows: Vec<RealmSummary>,
     /// Realm directories and record stamps seen at the last summary.
     stamps: Vec<(String, Option<RecordStamp>)>,
-    /// When containerd was last read; None forces a read.
+    /// When containerd was last read; None asks for a read.
     remote_read: Option<Instant>,
+    error: Option<String>,
 }
 
 impl Collector {
@@ -75,31 +93,40 @@ impl Collector {
         interval: Duration,
         to_ui: UnboundedSender<Message>,
         to_self: UnboundedSender<Request>,
+        background: UnboundedSender<Background>,
     ) -> Self {
         Collector {
             host,
             interval,
             to_ui,
             to_self,
+            background,
             runtime: None,
             version: None,
             connection: Connection::Connecting,
+            connecting: false,
             backoff: Duration::from_secs(1),
             next_attempt: Instant::now(),
+            remote_in_flight: false,
+            detail_in_flight: Arc::new(AtomicBool::new(false)),
             last_remote: HashMap::new(),
             containerd_at: None,
             sampler: UsageSampler::new(),
+            rates: HashMap::new(),
             focus: None,
-            events_running: false,
             last_collect: Instant::now() - EVENT_DEBOUNCE,
             rows: Vec::new(),
             stamps: Vec::new(),
             remote_read: None,
+            error: None,
         }
     }
 
-    async fn run(mut self, mut requests: UnboundedReceiver<Request>) {
-        let (event_tx, mut events) = unbounded_channel::<()>();
+    async fn run(
+        mut self,
+        mut requests: UnboundedReceiver<Request>,
+        mut background: UnboundedReceiver<Background>,
+    ) {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pending_event = false;
@@ -107,12 +134,16 @@ impl Collector {
             let debounce =
                 tokio::time::sleep(EVENT_DEBOUNCE.saturating_sub(self.last_collect.elapsed()));
             tokio::select! {
-                _ = ticker.tick() => self.collect(&event_tx).await,
-                Some(()) = events.recv() => pending_event = true,
+                _ = ticker.tick() => self.tick().await,
+                Some(done) = background.recv() => match done {
+                    Background::Event => pending_event = true,
+                    Background::Connected(result) => self.on_connected(result).await,
+                    Background::Remote(result) => self.on_remote(result).await,
+                },
                 _ = debounce, if pending_event => {
                     pending_event = false;
                     self.remote_read = None;
-                    self.collect(&event_tx).await;
+                    self.tick().await;
                 }
                 request = requests.recv() => match request {
                     None => return,
@@ -123,11 +154,11 @@ impl Collector {
                     }
                     Some(Request::Focus(realm)) => {
                         self.focus = realm;
-                        self.collect_detail().await;
+                        self.collect_detail();
                     }
                     Some(Request::RefreshNow) => {
                         self.remote_read = None;
-                        self.collect(&event_tx).await;
+                        self.tick().await;
                     }
                     Some(other) => self.mutate(other),
                 },
@@ -138,85 +169,28 @@ impl Collector {
         }
     }
 
-    /// Connects when due; returns the live handle, if any.
-    async fn ensure_runtime(&mut self, events: &UnboundedSender<()>) -> Option<Runtime> {
-        if self.runtime.is_none() && Instant::now() >= self.next_attempt {
-            match self.host.runtime().await {
-                Ok(rt) => {
-                    self.version = rt.version().await.ok();
-                    self.runtime = Some(rt);
-                    self.backoff = Duration::from_secs(1);
-                    self.connection = Connection::Connected;
-                }
-                Err(err) => self.disconnected(err.message),
-            }
-        }
-        let rt = self.runtime.clone()?;
-        if !self.events_running {
-            self.events_running = true;
-            let stream = rt.subscribe_events(Vec::new());
-            let events = events.clone();
-            tokio::spawn(async move {
-                futures::pin_mut!(stream);
-                while let Some(Ok(_)) = stream.next().await {
-                    if events.send(()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Some(rt)
-    }
-
-    fn disconnected(&mut self, error: String) {
-        self.runtime = None;
-        self.events_running = false;
-        self.connection = Connection::Disconnected {
-            error,
-            retry_in_secs: self.backoff.as_secs(),
-        };
-        self.next_attempt = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-    }
-
-    async fn collect(&mut self, events: &UnboundedSender<()>) {
+    /// One sample: cgroups and records now, containerd in the background
+    /// when due.
+    async fn tick(&mut self) {
         self.last_collect = Instant::now();
-        let mut error = None;
+        self.error = None;
         let stamps = self.record_stamps();
-        let remote_due = self
-            .remote_read
-            .is_none_or(|at| at.elapsed() >= REMOTE_EVERY)
-            || stamps != self.stamps;
-        let was_connected = self.runtime.is_some();
-        let rt = self.ensure_runtime(events).await;
-        if rt.is_some() && !was_connected {
-            self.remote_read = None;
+        let records_changed = stamps != self.stamps;
+        self.stamps = stamps;
+        if self.runtime.is_none() && !self.connecting && Instant::now() >= self.next_attempt {
+            self.connect();
         }
-        match rt {
-            Some(rt) if remote_due || self.remote_read.is_none() => {
-                match list_realms(&self.host, &rt).await {
-                    Ok(list) => {
-                        self.containerd_at = Some(SystemTime::now());
-                        self.remote_read = Some(Instant::now());
-                        self.last_remote =
-                            list.iter().map(|r| (r.name.clone(), r.clone())).collect();
-                        self.rows = list;
-                    }
-                    Err(err) => {
-                        self.disconnected(err.message.clone());
-                        error = Some(err.message);
-                        self.rows = self.local_rows(&mut error).await;
-                    }
-                }
-            }
+        let remote_due = records_changed
+            || self
+                .remote_read
+                .is_none_or(|at| at.elapsed() >= REMOTE_EVERY);
+        match self.runtime.clone() {
+            Some(rt) if remote_due && !self.remote_in_flight => self.read_remote(rt),
             Some(_) => {}
             // Without containerd, records and cgroups still tell a lot.
-            None if stamps != self.stamps || self.rows.is_empty() => {
-                self.rows = self.local_rows(&mut error).await
-            }
+            None if records_changed || self.rows.is_empty() => self.rows = self.local_rows().await,
             None => {}
         }
-        self.stamps = stamps;
         let targets: Vec<UsageTarget> = self
             .rows
             .iter()
@@ -225,12 +199,106 @@ impl Collector {
                 group: r.cgroup_path.clone(),
             })
             .collect();
-        let mut rates: HashMap<String, _> = self
+        self.rates = self
             .sampler
             .sample(&self.host, &targets)
             .into_iter()
             .map(|r| (r.realm.clone(), r))
             .collect();
+        self.publish().await;
+        self.collect_detail();
+    }
+
+    fn connect(&mut self) {
+        self.connecting = true;
+        let host = self.host.clone();
+        let done = self.background.clone();
+        tokio::spawn(async move {
+            let result = match host.runtime().await {
+                Ok(rt) => {
+                    let version = rt.version().await.ok();
+                    Ok((rt, version))
+                }
+                Err(err) => Err(err.message),
+            };
+            let _ = done.send(Background::Connected(result));
+        });
+    }
+
+    async fn on_connected(&mut self, result: Result<(Runtime, Option<String>), String>) {
+        self.connecting = false;
+        match result {
+            Ok((rt, version)) => {
+                self.version = version;
+                self.backoff = Duration::from_secs(1);
+                self.connection = Connection::Connected;
+                self.watch_events(&rt);
+                self.runtime = Some(rt.clone());
+                self.remote_read = None;
+                self.read_remote(rt);
+            }
+            Err(error) => self.disconnected(error),
+        }
+        self.publish().await;
+    }
+
+    fn read_remote(&mut self, rt: Runtime) {
+        self.remote_in_flight = true;
+        let host = self.host.clone();
+        let done = self.background.clone();
+        tokio::spawn(async move {
+            let result = list_realms(&host, &rt).await.map_err(|e| e.message);
+            let _ = done.send(Background::Remote(result));
+        });
+    }
+
+    async fn on_remote(&mut self, result: Result<Vec<RealmSummary>, String>) {
+        self.remote_in_flight = false;
+        match result {
+            Ok(list) => {
+                self.containerd_at = Some(SystemTime::now());
+                self.remote_read = Some(Instant::now());
+                self.last_remote = list.iter().map(|r| (r.name.clone(), r.clone())).collect();
+                self.rows = list;
+            }
+            Err(error) => {
+                self.disconnected(error.clone());
+                self.error = Some(error);
+                self.rows = self.local_rows().await;
+            }
+        }
+        self.publish().await;
+    }
+
+    /// Every containerd event asks for a re-read (debounced by the loop), and
+    /// so does the end of the stream.
+    fn watch_events(&self, rt: &Runtime) {
+        let stream = rt.subscribe_events(Vec::new());
+        let events = self.background.clone();
+        tokio::spawn(async move {
+            futures::pin_mut!(stream);
+            while let Some(Ok(_)) = stream.next().await {
+                if events.send(Background::Event).is_err() {
+                    return;
+                }
+            }
+            // The stream broke: the daemon may be gone. A re-read tells.
+            let _ = events.send(Background::Event);
+        });
+    }
+
+    fn disconnected(&mut self, error: String) {
+        self.runtime = None;
+        self.connection = Connection::Disconnected {
+            error,
+            retry_in_secs: self.backoff.as_secs(),
+        };
+        self.next_attempt = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    /// Sends the screen the current rows with the latest usage reading.
+    async fn publish(&mut self) {
         let realms = self
             .rows
             .iter()
@@ -239,16 +307,14 @@ impl Collector {
                 if let Some(usage) = self.sampler.latest(&summary.name) {
                     summary.usage = usage.clone();
                 }
-                if let Some(rate) = rates.get(&summary.name) {
+                let rate = self.rates.get(&summary.name).cloned();
+                if let Some(rate) = &rate {
                     summary.observed.cgroup_exists = rate.cgroup_exists;
                 }
                 summary.age_seconds = age(summary.created_at.as_deref(), None)
                     .map(|d| d.as_secs())
                     .or(summary.age_seconds);
-                RealmRow {
-                    rate: rates.remove(&summary.name),
-                    summary,
-                }
+                RealmRow { rate, summary }
             })
             .collect();
         let snapshot = Snapshot {
@@ -260,13 +326,12 @@ impl Collector {
             realms,
             containerd_at: self.containerd_at,
             taken_at: SystemTime::now(),
-            error: error.or_else(|| match &self.connection {
+            error: self.error.clone().or_else(|| match &self.connection {
                 Connection::Disconnected { error, .. } => Some(error.clone()),
                 _ => None,
             }),
         };
         let _ = self.to_ui.send(Message::Snapshot(Box::new(snapshot)));
-        self.collect_detail().await;
     }
 
     /// Realm directories and their record stamps: a stat each, no parsing.
@@ -282,7 +347,7 @@ impl Collector {
 
     /// Summaries from records and cgroups, with the last containerd figures
     /// kept for realms containerd knew.
-    async fn local_rows(&self, error: &mut Option<String>) -> Vec<RealmSummary> {
+    async fn local_rows(&mut self) -> Vec<RealmSummary> {
         match local_realms(&self.host).await {
             Ok(local) => local
                 .into_iter()
@@ -295,48 +360,59 @@ impl Collector {
                 })
                 .collect(),
             Err(err) => {
-                *error = Some(err.message);
+                self.error = Some(err.message);
                 Vec::new()
             }
         }
     }
 
-    async fn collect_detail(&mut self) {
+    /// The focused realm's tasks, images, credentials and YAML, read in the
+    /// background; one read at a time.
+    fn collect_detail(&self) {
         let Some(realm) = self.focus.clone() else {
             return;
         };
-        let mut detail = DetailData {
-            realm: realm.clone(),
-            ..DetailData::default()
-        };
-        match list_credentials(&self.host, &realm, false) {
-            Ok(creds) => detail.credentials = creds,
-            Err(err) => detail.error = Some(err.message),
+        if self.detail_in_flight.swap(true, Ordering::AcqRel) {
+            return;
         }
-        if let Some(rt) = self.runtime.clone() {
-            let host = &self.host;
-            let (tasks, images, described) = tokio::join!(
-                list_containers(host, &rt, &realm, false),
-                list_images(host, &rt, &realm),
-                describe_realm(host, &rt, &realm, false),
-            );
-            match tasks {
-                Ok(t) => detail.tasks = t,
-                Err(e) => detail.error = Some(e.message),
+        let host = self.host.clone();
+        let runtime = self.runtime.clone();
+        let to_ui = self.to_ui.clone();
+        let in_flight = self.detail_in_flight.clone();
+        tokio::spawn(async move {
+            let mut detail = DetailData {
+                realm: realm.clone(),
+                ..DetailData::default()
+            };
+            match list_credentials(&host, &realm, false) {
+                Ok(creds) => detail.credentials = creds,
+                Err(err) => detail.error = Some(err.message),
             }
-            match images {
-                Ok(i) => detail.images = i,
-                Err(e) => detail.error = Some(e.message),
+            if let Some(rt) = runtime {
+                let (tasks, images, described) = tokio::join!(
+                    list_containers(&host, &rt, &realm, false),
+                    list_images(&host, &rt, &realm),
+                    describe_realm(&host, &rt, &realm, false),
+                );
+                match tasks {
+                    Ok(t) => detail.tasks = t,
+                    Err(e) => detail.error = Some(e.message),
+                }
+                match images {
+                    Ok(i) => detail.images = i,
+                    Err(e) => detail.error = Some(e.message),
+                }
+                match described.map(|d| serde_yaml_ng::to_string(&d)) {
+                    Ok(Ok(yaml)) => detail.yaml = yaml,
+                    Ok(Err(e)) => detail.error = Some(e.to_string()),
+                    Err(e) => detail.error = Some(e.message),
+                }
+            } else if let Ok(doc) = host.require_realm(&realm) {
+                detail.yaml = serde_yaml_ng::to_string(&doc.masked()).unwrap_or_default();
             }
-            match described.map(|d| serde_yaml_ng::to_string(&d)) {
-                Ok(Ok(yaml)) => detail.yaml = yaml,
-                Ok(Err(e)) => detail.error = Some(e.to_string()),
-                Err(e) => detail.error = Some(e.message),
-            }
-        } else if let Ok(doc) = self.host.require_realm(&realm) {
-            detail.yaml = serde_yaml_ng::to_string(&doc.masked()).unwrap_or_default();
-        }
-        let _ = self.to_ui.send(Message::Detail(Box::new(detail)));
+            in_flight.store(false, Ordering::Release);
+            let _ = to_ui.send(Message::Detail(Box::new(detail)));
+        });
     }
 
     /// Mutations run in their own tasks so sampling goes on meanwhile.
