@@ -23,7 +23,7 @@ fn version_help_and_completions() {
         format!("kuke-tui {}", env!("CARGO_PKG_VERSION"))
     );
 
-    let out = kuke(&[]);
+    let out = kuke(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for cmd in [
@@ -36,6 +36,9 @@ fn version_help_and_completions() {
         "--containerd-socket",
         "--cgroup-root",
         "--timeout",
+        "--interval",
+        "--readonly",
+        "--allow-system",
     ] {
         assert!(help.contains(cmd), "help lacks {cmd}:\n{help}");
     }
@@ -75,6 +78,22 @@ fn usage_errors_are_one_line_with_exit_2() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("error:"), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn the_console_without_a_terminal_points_at_the_subcommands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kuke-tui"))
+        .env("KUKEON_RUN_PATH", "/nonexistent/kuke-tui-basics")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs a terminal") && err.contains("kuke-tui get realms"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

@@ -749,3 +749,173 @@ fn compare(column: Column, a: &RealmRow, b: &RealmRow) -> std::cmp::Ordering {
         Column::Age => x.age_seconds.cmp(&y.age_seconds),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::Usage;
+    use crate::ops::realms::{Counts, Observed, RealmSummary};
+    use crate::ops::HostInfo;
+    use crate::tui::snapshot::Connection;
+    use crossterm::event::KeyModifiers;
+
+    fn row(name: &str) -> RealmRow {
+        RealmRow {
+            summary: RealmSummary {
+                name: name.into(),
+                state: "Ready".into(),
+                valid: true,
+                error: None,
+                namespace: format!("kukeon-{name}"),
+                cgroup_path: format!("/kukeon/{name}"),
+                labels: Default::default(),
+                created_at: None,
+                age_seconds: Some(60),
+                observed: Observed {
+                    namespace_exists: true,
+                    cgroup_exists: true,
+                },
+                counts: Counts::default(),
+                usage: Usage::default(),
+            },
+            rate: None,
+        }
+    }
+
+    fn app_with(names: &[&str], readonly: bool) -> App {
+        let mut app = App::new(
+            Options {
+                readonly,
+                ..Options::default()
+            },
+            Duration::from_secs(1),
+        );
+        app.on_message(Message::Snapshot(Box::new(Snapshot {
+            host: HostInfo {
+                run_path: "/opt/kukeon".into(),
+                containerd_socket: "/run/containerd/containerd.sock".into(),
+                containerd_version: None,
+                cgroup: "v2".into(),
+            },
+            connection: Connection::Connected,
+            realms: names.iter().map(|n| row(n)).collect(),
+            containerd_at: None,
+            taken_at: std::time::SystemTime::UNIX_EPOCH,
+            error: None,
+        })));
+        app
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn q_quits_outside_text_fields_only() {
+        let mut app = app_with(&["a"], false);
+        app.on_key(key(KeyCode::Char('/')));
+        app.on_key(key(KeyCode::Char('q')));
+        assert!(!app.should_quit, "q types into the filter");
+        assert_eq!(app.filter.value(), "q");
+        app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert!(app.should_quit, "Ctrl-C quits from anywhere");
+        let mut app = app_with(&["a"], false);
+        app.on_key(key(KeyCode::Char('q')));
+        assert!(app.should_quit);
+    }
+
+    #[test]
+    fn enter_focuses_and_esc_returns() {
+        let mut app = app_with(&["a", "b"], false);
+        app.on_key(key(KeyCode::Down));
+        let requests = app.on_key(key(KeyCode::Enter));
+        assert!(matches!(requests.as_slice(), [Request::Focus(Some(r))] if r == "b"));
+        assert_eq!(app.breadcrumb(), "Realms › b › Tasks");
+        let requests = app.on_key(key(KeyCode::Esc));
+        assert!(matches!(requests.as_slice(), [Request::Focus(None)]));
+        assert_eq!(app.screen, Screen::Realms);
+    }
+
+    #[test]
+    fn interval_steps_and_is_sent_to_the_collector() {
+        let mut app = app_with(&["a"], false);
+        let requests = app.on_key(key(KeyCode::Char('+')));
+        assert!(
+            matches!(requests.as_slice(), [Request::SetInterval(d)] if *d == Duration::from_secs(2))
+        );
+        app.on_key(key(KeyCode::Char('-')));
+        app.on_key(key(KeyCode::Char('-')));
+        assert_eq!(app.interval, Duration::from_millis(500));
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::Char('-')));
+        }
+        assert_eq!(app.interval, Duration::from_millis(250), "bounded");
+    }
+
+    #[test]
+    fn mouse_click_selects_and_wheel_scrolls() {
+        let mut app = app_with(&["a", "b", "c", "d", "e"], false);
+        app.table_area.set(Rect {
+            x: 0,
+            y: 2,
+            width: 80,
+            height: 10,
+        });
+        let click = |row: u16| {
+            Event::Mouse(MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column: 5,
+                row,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        app.on_event(click(2 + 1 + 3));
+        assert_eq!(app.selected_realm().unwrap().summary.name, "d");
+        app.on_event(click(2));
+        assert_eq!(app.selected, 3, "the header row selects nothing");
+        app.on_event(Event::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollUp,
+            column: 5,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        }));
+        assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn readonly_offers_no_mutation() {
+        let mut app = app_with(&["a"], true);
+        app.on_key(key(KeyCode::Char('c')));
+        assert!(app.popup.is_none());
+        assert!(app.on_key(key(KeyCode::Char('d'))).is_empty());
+        assert!(app.popup.is_none());
+        assert!(app.notice.as_deref().unwrap().contains("read-only"));
+    }
+
+    #[test]
+    fn filter_and_sort() {
+        let mut app = app_with(&["web", "db", "web-2"], false);
+        app.on_key(key(KeyCode::Char('/')));
+        app.on_event(Event::Paste("web".into()));
+        app.on_key(key(KeyCode::Enter));
+        let names: Vec<_> = app
+            .visible_realms()
+            .iter()
+            .map(|r| r.summary.name.clone())
+            .collect();
+        assert_eq!(names, ["web", "web-2"]);
+        app.on_key(key(KeyCode::Char('1')));
+        let names: Vec<_> = app
+            .visible_realms()
+            .iter()
+            .map(|r| r.summary.name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            ["web-2", "web"],
+            "sorting by the sorted column again reverses"
+        );
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.visible_realms().len(), 3);
+    }
+}
