@@ -6,6 +6,7 @@
 use super::{now_rfc3339, Host, OpError, OpResult, SYSTEM_REALMS};
 use crate::model::names::validate_existing_realm_name;
 use crate::model::realm::state;
+use crate::ops::realms::namespace_names;
 use crate::runtime::{Runtime, RuntimeErrorKind, TaskStatus};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -86,11 +87,7 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
     let entry = host.store.entry(name);
     let record = entry.as_ref().and_then(|e| e.record.as_ref().ok());
     let (namespace, group) = host.realm_targets(name, record);
-    let namespace_exists = rt
-        .list_namespaces()
-        .await?
-        .iter()
-        .any(|n| n.name == namespace);
+    let namespace_exists = namespace_names(rt).await?.contains(&namespace);
     let mut plan = DeletePlan {
         realm: name.into(),
         system_realm: SYSTEM_REALMS.contains(&name) || SYSTEM_REALMS.contains(&namespace.as_str()),
@@ -208,7 +205,7 @@ pub async fn execute_delete(
     };
 
     mark_deleting(host, name);
-    let namespace_exists = rt.list_namespaces().await?.iter().any(|n| n.name == ns);
+    let namespace_exists = namespace_names(rt).await?.contains(ns);
     if namespace_exists {
         // Tasks: SIGTERM, SIGKILL after the grace period, wait, delete.
         let tasks = rt.list_tasks(ns).await?;

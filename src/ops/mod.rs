@@ -64,6 +64,13 @@ impl Host {
         (namespace, group)
     }
 
+    /// Every realm directory with its record (or why it has none).
+    pub fn realm_entries(&self) -> OpResult<Vec<crate::store::RealmEntry>> {
+        self.store
+            .list()
+            .map_err(|e| OpError::io("cannot read the run path", &self.settings.run_path, &e))
+    }
+
     /// Reads a realm that must exist with a valid record.
     pub fn require_realm(&self, name: &str) -> OpResult<RealmDoc> {
         validate_existing_realm_name(name).map_err(OpError::usage)?;

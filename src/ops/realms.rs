@@ -67,16 +67,8 @@ pub const LIST_API_VERSION: &str = "kuke-tui/v1";
 
 /// Everything the realms screen needs, for every realm on the host.
 pub async fn list_realms(host: &Host, rt: &Runtime) -> OpResult<Vec<RealmSummary>> {
-    let entries = host
-        .store
-        .list()
-        .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
-    let namespaces: HashSet<String> = rt
-        .list_namespaces()
-        .await?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
+    let entries = host.realm_entries()?;
+    let namespaces = namespace_names(rt).await?;
     let namespaces = &namespaces;
     let results: Vec<OpResult<RealmSummary>> = stream::iter(entries)
         .map(|entry| async move { summarize(host, Some((rt, namespaces)), entry).await })
@@ -86,14 +78,21 @@ pub async fn list_realms(host: &Host, rt: &Runtime) -> OpResult<Vec<RealmSummary
     results.into_iter().collect()
 }
 
+/// The names of every containerd namespace.
+pub async fn namespace_names(rt: &Runtime) -> OpResult<HashSet<String>> {
+    Ok(rt
+        .list_namespaces()
+        .await?
+        .into_iter()
+        .map(|n| n.name)
+        .collect())
+}
+
 /// Realms from their records and cgroups alone, for when containerd is out
 /// of reach: namespace, task and image figures are unknown (zero, and
 /// `observed.namespaceExists` false), and no realm is called Degraded for it.
 pub async fn local_realms(host: &Host) -> OpResult<Vec<RealmSummary>> {
-    let entries = host
-        .store
-        .list()
-        .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
+    let entries = host.realm_entries()?;
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
         out.push(summarize(host, None, entry).await?);
@@ -230,12 +229,7 @@ pub async fn describe_realm(
             "realm {name:?} disappeared while it was being read"
         ))
     })?;
-    let namespaces: HashSet<String> = rt
-        .list_namespaces()
-        .await?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
+    let namespaces = namespace_names(rt).await?;
     let summary = summarize(host, Some((rt, &namespaces)), entry).await?;
     let (_, group) = host.realm_targets(name, Some(&record));
     let observed = ObservedDetail {
