@@ -70,6 +70,9 @@ struct Collector {
     backoff: Duration,
     next_attempt: Instant,
     remote_in_flight: bool,
+    /// A read became due while one was in flight: start another when it lands,
+    /// so what changed meanwhile (a realm just created) is not missed.
+    remote_again: bool,
     detail_in_flight: Arc<AtomicBool>,
     /// The last containerd-derived view, kept (stale) while disconnected.
     last_remote: HashMap<String, RealmSummary>,
@@ -108,6 +111,7 @@ impl Collector {
             backoff: Duration::from_secs(1),
             next_attempt: Instant::now(),
             remote_in_flight: false,
+            remote_again: false,
             detail_in_flight: Arc::new(AtomicBool::new(false)),
             last_remote: HashMap::new(),
             containerd_at: None,
@@ -186,6 +190,7 @@ impl Collector {
                 .is_none_or(|at| at.elapsed() >= REMOTE_EVERY);
         match self.runtime.clone() {
             Some(rt) if remote_due && !self.remote_in_flight => self.read_remote(rt),
+            Some(_) if remote_due => self.remote_again = true,
             Some(_) => {}
             // Without containerd, records and cgroups still tell a lot.
             None if records_changed || self.rows.is_empty() => self.rows = self.local_rows().await,
@@ -268,6 +273,11 @@ impl Collector {
             }
         }
         self.publish().await;
+        if std::mem::take(&mut self.remote_again) {
+            if let Some(rt) = self.runtime.clone() {
+                self.read_remote(rt);
+            }
+        }
     }
 
     /// Every containerd event asks for a re-read (debounced by the loop), and

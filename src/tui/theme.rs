@@ -27,8 +27,16 @@ impl Theme {
     pub fn header(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
+    /// The selected row: a background bar in colour (so sparklines and
+    /// state colours stay readable), reverse video without colour.
     pub fn selected(&self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED)
+        if self.color {
+            Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
     }
     pub fn dim(&self) -> Style {
         Style::new().add_modifier(Modifier::DIM)

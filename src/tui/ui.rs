@@ -112,7 +112,8 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             " containerd {} at {} │ cgroup {} │ run path {}",
             s.host.containerd_version.as_deref().unwrap_or("?"),
             s.host.containerd_socket,
-            s.host.cgroup,
+            // "v1 (hybrid) at /sys/fs/cgroup/{...}": the version is what matters here.
+            s.host.cgroup.split(" at ").next().unwrap_or(&s.host.cgroup),
             s.host.run_path
         ),
     };
