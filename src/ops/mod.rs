@@ -102,15 +102,12 @@ pub struct HostInfo {
     pub cgroup: String,
 }
 
-pub async fn host_info(host: &Host, runtime: Option<&Runtime>) -> HostInfo {
-    let containerd_version = match runtime {
-        Some(rt) => rt.version().await.ok(),
-        None => None,
-    };
+/// The host's fixed facts; `containerd_version` is filled in once connected.
+pub fn host_info(host: &Host) -> HostInfo {
     HostInfo {
         run_path: host.settings.run_path.display().to_string(),
         containerd_socket: host.settings.containerd_socket.display().to_string(),
-        containerd_version,
+        containerd_version: None,
         cgroup: host.cgroups.mounts().describe(),
     }
 }

@@ -130,12 +130,8 @@ async fn summarize(
         counts.containers = containers.len();
         counts.images = images.len();
     }
-    let cgroup_exists = host.cgroups.exists(&group);
-    let usage = if cgroup_exists {
-        host.cgroups.read_usage(&group)
-    } else {
-        Usage::default()
-    };
+    let usage = host.cgroups.read_usage(&group);
+    let cgroup_exists = usage != Usage::default() || host.cgroups.exists(&group);
     let observed = Observed {
         namespace_exists,
         cgroup_exists,

@@ -36,7 +36,7 @@ impl TargetCache {
             .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
         let mut groups = HashMap::with_capacity(dirs.len());
         let mut targets = Vec::with_capacity(dirs.len());
-        for (realm, _) in dirs {
+        for realm in dirs {
             if only.is_some_and(|n| n != realm) {
                 continue;
             }
@@ -112,12 +112,10 @@ impl UsageSampler {
             .iter()
             .map(|t| {
                 let now = Instant::now();
-                let exists = host.cgroups.exists(&t.group);
-                let usage = if exists {
-                    host.cgroups.read_usage(&t.group)
-                } else {
-                    Usage::default()
-                };
+                // Any file read means the group is there; only an all-unknown
+                // reading needs the extra look.
+                let usage = host.cgroups.read_usage(&t.group);
+                let exists = usage != Usage::default() || host.cgroups.exists(&t.group);
                 let rate = rate(
                     t,
                     exists,

@@ -76,18 +76,23 @@ impl DocsStore {
         Ok(self
             .realm_dirs()?
             .into_iter()
-            .map(|(name, modified)| RealmEntry {
-                record: self.read_record(&name),
-                dir: self.realm_dir(&name),
-                modified,
-                name,
+            .map(|name| {
+                let dir = self.realm_dir(&name);
+                RealmEntry {
+                    record: self.read_record(&name),
+                    modified: dir.symlink_metadata().and_then(|m| m.modified()).ok(),
+                    dir,
+                    name,
+                }
             })
             .collect())
     }
 
-    /// Realm directory names (sorted) and their mtimes, without reading any
-    /// record: what a sampler needs each tick.
-    pub fn realm_dirs(&self) -> io::Result<Vec<(String, Option<SystemTime>)>> {
+    /// Realm directory names, sorted, without reading any record: what a
+    /// sampler needs each tick. The entry type comes from the directory
+    /// listing itself (no stat per entry) and symlinks are not followed, so
+    /// a linked directory cannot lead out of the run path.
+    pub fn realm_dirs(&self) -> io::Result<Vec<String>> {
         let read = match std::fs::read_dir(&self.run_path) {
             Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -99,12 +104,8 @@ impl DocsStore {
             let Ok(name) = item.file_name().into_string() else {
                 continue;
             };
-            // symlink_metadata: a symlinked directory is not followed out of the run path.
-            let Ok(meta) = item.path().symlink_metadata() else {
-                continue;
-            };
-            if meta.is_dir() && is_listable_realm_dir(&name) {
-                dirs.push((name, meta.modified().ok()));
+            if item.file_type().is_ok_and(|t| t.is_dir()) && is_listable_realm_dir(&name) {
+                dirs.push(name);
             }
         }
         dirs.sort();

@@ -31,8 +31,9 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Events come in bursts (a cascade emits dozens): refresh at most this often.
 const EVENT_DEBOUNCE: Duration = Duration::from_millis(250);
-/// containerd is re-read at least this often even without events.
-const REMOTE_EVERY: Duration = Duration::from_secs(15);
+/// containerd is re-read at least this often even without events (a
+/// safety net: events already report tasks, containers, images, namespaces).
+const REMOTE_EVERY: Duration = Duration::from_secs(60);
 /// How long a task gets after SIGTERM when the console cascades.
 const DELETE_GRACE: Duration = Duration::from_secs(10);
 
@@ -88,6 +89,8 @@ struct Collector {
     /// When containerd was last read; None asks for a read.
     remote_read: Option<Instant>,
     error: Option<String>,
+    /// Run path, socket and cgroup description: fixed for the session.
+    host_info: HostInfo,
 }
 
 impl Collector {
@@ -99,7 +102,6 @@ impl Collector {
         background: UnboundedSender<Background>,
     ) -> Self {
         Collector {
-            host,
             interval,
             to_ui,
             to_self,
@@ -123,6 +125,8 @@ impl Collector {
             stamps: Vec::new(),
             remote_read: None,
             error: None,
+            host_info: host_info(&host),
+            host,
         }
     }
 
@@ -330,7 +334,7 @@ impl Collector {
         let snapshot = Snapshot {
             host: HostInfo {
                 containerd_version: self.version.clone(),
-                ..host_info(&self.host, None).await
+                ..self.host_info.clone()
             },
             connection: self.connection.clone(),
             realms,
@@ -348,7 +352,7 @@ impl Collector {
     fn record_stamps(&self) -> Vec<(String, Option<RecordStamp>)> {
         let dirs = self.host.store.realm_dirs().unwrap_or_default();
         dirs.into_iter()
-            .map(|(name, _)| {
+            .map(|name| {
                 let stamp = self.host.store.record_stamp(&name);
                 (name, stamp)
             })

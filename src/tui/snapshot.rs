@@ -15,7 +15,7 @@ pub enum Connection {
     /// Not yet tried, or a first attempt under way.
     Connecting,
     Connected,
-    /// The last attempt failed; the next one is due at `retry_at`.
+    /// The last attempt failed; the next comes after `retry_in_secs` (backoff).
     Disconnected {
         error: String,
         retry_in_secs: u64,
