@@ -174,9 +174,14 @@ pub fn parse_blkio_v1(text: &str) -> Option<(u64, u64)> {
 /// File contents as text; `None` when missing or unreadable. Lossy, so odd
 /// bytes become parse failures rather than errors.
 fn read_text(path: &Path) -> Option<String> {
-    fs::read(path)
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    use std::io::Read;
+    let mut file = fs::File::open(path).ok()?;
+    let mut bytes = Vec::with_capacity(4096);
+    // Through `dyn Read` on purpose: `File`'s own read_to_end first stats the
+    // file for a size hint, which for cgroup files is always 4096 and costs
+    // a syscall per file per sample.
+    (&mut file as &mut dyn Read).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn read_with<T>(path: &Path, parse: impl FnOnce(&str) -> Option<T>) -> Option<T> {
