@@ -1,6 +1,7 @@
 //! Host settings every operation needs: where records live, how to reach
 //! containerd, where the realm cgroups hang.
 
+use crate::store::docs::Layout;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,15 +9,19 @@ use std::time::Duration;
 pub struct HostSettings {
     pub run_path: PathBuf,
     pub containerd_socket: PathBuf,
-    /// Group path under each cgroup mount, e.g. `/kukeon`.
-    pub cgroup_root: String,
+    /// Group path under each cgroup mount, e.g. `/kukeon`. None: the Kukeon
+    /// instance file's `cgroupRoot` when there is one, else `/kukeon`.
+    pub cgroup_root: Option<String>,
     /// Bound for each containerd request.
     pub timeout: Duration,
+    /// None: detected from what is on disk.
+    pub layout: Option<Layout>,
 }
 
-impl HostSettings {
-    /// The cgroup group path of a realm, e.g. `/kukeon/main`.
-    pub fn realm_cgroup(&self, realm: &str) -> String {
-        format!("{}/{}", self.cgroup_root.trim_end_matches('/'), realm)
-    }
+/// The cgroup root when nothing says otherwise.
+pub const DEFAULT_CGROUP_ROOT: &str = "/kukeon";
+
+/// `/kukeon`, `kukeon/`, `//kukeon` all mean the group path `/kukeon`.
+pub fn normalize_group(path: &str) -> String {
+    format!("/{}", path.trim_matches('/'))
 }

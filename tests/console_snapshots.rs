@@ -448,6 +448,7 @@ fn cascade_plan(realm: &str) -> DeletePlan {
             PathBuf::from(format!("/opt/kukeon/{realm}/realm.yaml")),
             PathBuf::from(format!("/opt/kukeon/{realm}")),
         ],
+        companion: None,
     }
 }
 

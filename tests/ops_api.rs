@@ -18,7 +18,8 @@ fn host(h: &Harness, cgroup_root: &str) -> Host {
     Host::new(HostSettings {
         run_path: h.run_path.clone(),
         containerd_socket: h.socket.clone(),
-        cgroup_root: cgroup_root.to_string(),
+        cgroup_root: Some(cgroup_root.to_string()),
+        layout: None,
         timeout: Duration::from_secs(5),
     })
     .unwrap()

@@ -56,14 +56,13 @@ pub struct GlobalArgs {
         default_value = "/run/containerd/containerd.sock"
     )]
     pub containerd_socket: PathBuf,
-    /// Group path of the realm cgroups under each cgroup mount
-    #[arg(
-        long,
-        global = true,
-        env = "KUKEON_CGROUP_ROOT",
-        default_value = "/kukeon"
-    )]
-    pub cgroup_root: String,
+    /// Group path of the realm cgroups under each cgroup mount [default: the
+    /// Kukeon instance file's cgroupRoot, else /kukeon]
+    #[arg(long, global = true, env = "KUKEON_CGROUP_ROOT")]
+    pub cgroup_root: Option<String>,
+    /// On-disk layout of the run path [default: detected]
+    #[arg(long, global = true, env = "KUKEON_LAYOUT", value_enum)]
+    pub layout: Option<crate::store::docs::Layout>,
     /// Bound on each containerd call (e.g. 5s, 500ms)
     #[arg(long, global = true, env = "KUKEON_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -152,7 +151,8 @@ impl GlobalArgs {
         HostSettings {
             run_path: self.run_path.clone(),
             containerd_socket: self.containerd_socket.clone(),
-            cgroup_root: format!("/{}", self.cgroup_root.trim_matches('/')),
+            cgroup_root: self.cgroup_root.clone(),
+            layout: self.layout,
             timeout: self.timeout,
         }
     }

@@ -288,6 +288,12 @@ pub fn render_plan(plan: &DeletePlan) -> String {
     section("images", plan.images.clone());
     section("leases", plan.leases.clone());
     section("content blobs", plan.content.clone());
+    if let Some(companion) = &plan.companion {
+        section(
+            &format!("companion namespace {}", companion.namespace),
+            companion.objects.clone(),
+        );
+    }
     let ns = if plan.namespace_exists {
         vec![plan.namespace.clone()]
     } else {

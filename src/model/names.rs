@@ -16,14 +16,23 @@ pub fn validate_realm_name(name: &str) -> Result<(), String> {
     })
 }
 
-/// Checks a containerd namespace given with `--namespace`.
+/// Checks a containerd namespace given with `--namespace`: containerd's own
+/// identifier rule (alphanumeric runs joined by single '.', '_' or '-', at
+/// most 76 characters), which admits Kukeon's `<realm>.kukeon.io`.
 pub fn validate_namespace(ns: &str) -> Result<(), String> {
-    validate_dns_label(ns).map_err(|why| {
-        format!(
-            "invalid namespace {}: {why}; use {REALM_NAME_RULE}",
+    let ok = !ns.is_empty()
+        && ns.len() <= 76
+        && ns
+            .split(['.', '_', '-'])
+            .all(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid namespace {}: use letters and digits joined by single '.', '_' or '-', at most 76 characters",
             quote(ns)
-        )
-    })
+        ))
+    }
 }
 
 fn validate_dns_label(name: &str) -> Result<(), &'static str> {
@@ -179,5 +188,10 @@ mod tests {
         assert!(validate_server("bad host").is_err());
         assert!(validate_server("").is_err());
         assert!(validate_username("").is_err());
+        assert!(validate_namespace("web.kukeon.io").is_ok());
+        assert!(validate_namespace("kukeon-web").is_ok());
+        for bad in ["", "a..b", "-a", "a_", "a/b", "a b", &"a".repeat(77)] {
+            assert!(validate_namespace(bad).is_err(), "{bad}");
+        }
     }
 }

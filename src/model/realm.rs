@@ -38,6 +38,9 @@ fn default_kind() -> String {
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     pub name: String,
+    /// Kukeon's layout: 1 at creation, +1 whenever `spec` changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(flatten)]
@@ -114,6 +117,7 @@ impl RealmDoc {
             kind: KIND.into(),
             metadata: Metadata {
                 name: name.into(),
+                generation: None,
                 labels,
                 extra: Mapping::new(),
             },
@@ -126,12 +130,10 @@ impl RealmDoc {
         }
     }
 
-    /// The containerd namespace: `spec.namespace`, else `kukeon-<name>`.
-    pub fn namespace(&self) -> String {
-        match &self.spec.namespace {
-            Some(ns) if !ns.is_empty() => ns.clone(),
-            _ => default_namespace(&self.metadata.name),
-        }
+    /// The containerd namespace the record names, if any; the default when it
+    /// names none depends on the layout (`Host::namespace_of`).
+    pub fn explicit_namespace(&self) -> Option<&str> {
+        self.spec.namespace.as_deref().filter(|ns| !ns.is_empty())
     }
 
     pub fn status_mut(&mut self) -> &mut Status {
@@ -169,7 +171,7 @@ mod tests {
     #[test]
     fn minimal_document_fills_namespace() {
         let doc: RealmDoc = serde_yaml_ng::from_str("metadata:\n  name: main\nspec: {}\n").unwrap();
-        assert_eq!(doc.namespace(), "kukeon-main");
+        assert_eq!(doc.explicit_namespace(), None);
         assert_eq!(doc.api_version, API_VERSION);
     }
 

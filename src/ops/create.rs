@@ -4,7 +4,7 @@
 
 use super::{now_rfc3339, Host, OpError, OpResult};
 use crate::model::names::{validate_namespace, validate_realm_name};
-use crate::model::realm::{default_namespace, state};
+use crate::model::realm::state;
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
 use serde::Serialize;
@@ -79,10 +79,13 @@ pub async fn create_realm(
     let wanted = req
         .namespace
         .clone()
-        .unwrap_or_else(|| default_namespace(name));
+        .unwrap_or_else(|| host.store.default_namespace(name));
     if let Ok(entries) = host.store.list() {
         let owner = entries.iter().find(|e| {
-            e.name != name && e.record.as_ref().is_ok_and(|doc| doc.namespace() == wanted)
+            e.name != name
+                && e.record
+                    .as_ref()
+                    .is_ok_and(|doc| host.namespace_of(doc) == wanted)
         });
         if let Some(owner) = owner {
             return Err(OpError::usage(format!(
@@ -120,10 +123,10 @@ pub async fn create_realm(
     let mut doc = match existing {
         Some(doc) => {
             if let Some(ns) = &req.namespace {
-                if *ns != doc.namespace() {
+                if *ns != host.namespace_of(&doc) {
                     return Err(OpError::usage(format!(
                         "realm {name:?} already exists with namespace {:?}; drop --namespace or delete the realm first",
-                        doc.namespace()
+                        host.namespace_of(&doc)
                     )));
                 }
             }
@@ -141,14 +144,14 @@ pub async fn create_realm(
             let namespace = req
                 .namespace
                 .clone()
-                .unwrap_or_else(|| default_namespace(name));
+                .unwrap_or_else(|| host.store.default_namespace(name));
             let mut doc = RealmDoc::new(name, &namespace, req.labels.clone());
             let now = now_rfc3339();
             let status = doc.status_mut();
             status.state = Some(state::CREATING.into());
             status.created_at = Some(now.clone());
             status.updated_at = Some(now);
-            status.cgroup_path = Some(host.settings.realm_cgroup(name));
+            status.cgroup_path = Some(host.realm_cgroup(name));
             if let Err(e) = host.store.write_record(&doc, &lock) {
                 let err = OpError::io(
                     "cannot write the realm record",
@@ -170,7 +173,7 @@ pub async fn create_realm(
         }
     };
     let repairing = !made.record;
-    let namespace = doc.namespace();
+    let namespace = host.namespace_of(&doc);
     let (_, group) = host.realm_targets(name, Some(&doc));
 
     // Step 2: the containerd namespace.

@@ -55,12 +55,26 @@ pub struct DeletePlan {
     pub cgroup_dirs: Vec<PathBuf>,
     /// Every file and directory under the realm's run-path directory, deepest first.
     pub files: Vec<PathBuf>,
+    /// BuildKit's `<namespace>_history`, drained and deleted with the realm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub companion: Option<CompanionPlan>,
+}
+
+/// A companion namespace and everything in it, as `kind id` lines.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanionPlan {
+    pub namespace: String,
+    pub objects: Vec<String>,
 }
 
 impl DeletePlan {
     /// Nothing of the realm exists anywhere.
     pub fn is_gone(&self) -> bool {
-        !self.namespace_exists && self.cgroup_dirs.is_empty() && self.files.is_empty()
+        !self.namespace_exists
+            && self.companion.is_none()
+            && self.cgroup_dirs.is_empty()
+            && self.files.is_empty()
     }
 
     /// Workloads or spaces that a plain (non-cascade) delete refuses to touch.
@@ -68,17 +82,26 @@ impl DeletePlan {
         !(self.tasks.is_empty()
             && self.containers.is_empty()
             && self.images.is_empty()
-            && self.spaces.is_empty())
+            && self.spaces.is_empty()
+            && self.companion.as_ref().is_none_or(|c| c.objects.is_empty()))
     }
 
     pub fn contents_summary(&self) -> String {
-        format!(
+        let mut text = format!(
             "{} task(s), {} container(s), {} image(s), {} space(s)",
             self.tasks.len(),
             self.containers.len(),
             self.images.len(),
             self.spaces.len()
-        )
+        );
+        if let Some(c) = self.companion.as_ref().filter(|c| !c.objects.is_empty()) {
+            text.push_str(&format!(
+                ", {} object(s) in {}",
+                c.objects.len(),
+                c.namespace
+            ));
+        }
+        text
     }
 }
 
@@ -87,8 +110,18 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
     let entry = host.store.entry(name);
     let record = entry.as_ref().and_then(|e| e.record.as_ref().ok());
     let (namespace, group) = host.realm_targets(name, record);
-    let namespace_exists = namespace_names(rt).await?.contains(&namespace);
+    let present = namespace_names(rt).await?;
+    let namespace_exists = present.contains(&namespace);
+    let history = history_namespace(&namespace);
+    let companion = match present.contains(&history) {
+        true => Some(CompanionPlan {
+            objects: namespace_objects(rt, &history).await?,
+            namespace: history,
+        }),
+        false => None,
+    };
     let mut plan = DeletePlan {
+        companion,
         realm: name.into(),
         system_realm: SYSTEM_REALMS.contains(&name) || SYSTEM_REALMS.contains(&namespace.as_str()),
         record_present: record.is_some(),
@@ -136,6 +169,36 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
             .collect();
     }
     Ok(plan)
+}
+
+/// Everything in a namespace, one `kind id` line each, in teardown order.
+async fn namespace_objects(rt: &Runtime, ns: &str) -> OpResult<Vec<String>> {
+    let (tasks, containers, images, leases, content, snapshots) = tokio::try_join!(
+        rt.list_tasks(ns),
+        rt.list_containers(ns),
+        rt.list_images(ns),
+        rt.list_leases(ns),
+        rt.list_content(ns),
+        list_all_snapshots(rt, ns),
+    )?;
+    let mut out: Vec<String> = tasks
+        .into_iter()
+        .map(|t| format!("task {}", t.container_id))
+        .collect();
+    out.extend(
+        containers
+            .into_iter()
+            .map(|c| format!("container {}", c.id)),
+    );
+    out.extend(
+        snapshots
+            .into_iter()
+            .map(|s| format!("snapshot {}/{}", s.snapshotter, s.key)),
+    );
+    out.extend(images.into_iter().map(|i| format!("image {}", i.name)));
+    out.extend(leases.into_iter().map(|l| format!("lease {l}")));
+    out.extend(content.into_iter().map(|c| format!("content {}", c.digest)));
+    Ok(out)
 }
 
 async fn list_all_snapshots(
@@ -205,138 +268,28 @@ pub async fn execute_delete(
     };
 
     mark_deleting(host, name);
-    let namespace_exists = namespace_names(rt).await?.contains(ns);
-    if namespace_exists {
-        // Tasks: SIGTERM, SIGKILL after the grace period, wait, delete.
-        let tasks = rt.list_tasks(ns).await?;
-        let results: Vec<Result<(), String>> = stream::iter(tasks)
-            .map(|t| async move { stop_task(rt, ns, &t.container_id, t.status, opts.grace).await })
-            .buffer_unordered(TEARDOWN_CONCURRENCY)
-            .collect()
-            .await;
-        let removed = results.len();
-        if let Some(err) = results.into_iter().find_map(Result::err) {
-            return Err(fail("tasks", err));
+    let present = namespace_names(rt).await?;
+    // The realm's namespace, then BuildKit's `<ns>_history` companion.
+    for namespace in [ns.to_string(), history_namespace(ns)] {
+        if present.contains(&namespace) {
+            drain_namespace(
+                rt,
+                &namespace,
+                opts,
+                &mut |step| done(step, &mut steps),
+                &fail,
+            )
+            .await?;
+        } else if namespace == ns {
+            done(
+                DeleteStep {
+                    step: "namespace",
+                    removed: 0,
+                    detail: format!("{ns} (already gone)"),
+                },
+                &mut steps,
+            );
         }
-        done(
-            DeleteStep {
-                step: "tasks",
-                removed,
-                detail: "stopped and deleted".into(),
-            },
-            &mut steps,
-        );
-
-        // Containers, each with its own snapshot.
-        let containers = rt.list_containers(ns).await?;
-        let results: Vec<Result<(), String>> = stream::iter(containers)
-            .map(|c| async move {
-                rt.delete_container(ns, &c.id)
-                    .await
-                    .map_err(|e| format!("container {}: {e}", c.id))?;
-                if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
-                    ignore_not_found(
-                        rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
-                            .await,
-                    )
-                    .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
-                }
-                Ok(())
-            })
-            .buffer_unordered(TEARDOWN_CONCURRENCY)
-            .collect()
-            .await;
-        let removed = results.len();
-        if let Some(err) = results.into_iter().find_map(Result::err) {
-            return Err(fail("containers", err));
-        }
-        done(
-            DeleteStep {
-                step: "containers",
-                removed,
-                detail: "deleted".into(),
-            },
-            &mut steps,
-        );
-
-        // Remaining snapshots, leaves first (a parent cannot go before its children).
-        let removed = remove_snapshots(rt, ns)
-            .await
-            .map_err(|e| fail("snapshots", e))?;
-        done(
-            DeleteStep {
-                step: "snapshots",
-                removed,
-                detail: "removed".into(),
-            },
-            &mut steps,
-        );
-
-        let images = rt.list_images(ns).await?;
-        let count = images.len();
-        for (i, image) in images.iter().enumerate() {
-            // Synchronous garbage collection on the last one only.
-            ignore_not_found(rt.delete_image(ns, &image.name, i + 1 == count).await)
-                .map_err(|e| fail("images", format!("{}: {e}", image.name)))?;
-        }
-        done(
-            DeleteStep {
-                step: "images",
-                removed: count,
-                detail: "deleted".into(),
-            },
-            &mut steps,
-        );
-
-        let leases = rt.list_leases(ns).await?;
-        for lease in &leases {
-            ignore_not_found(rt.delete_lease(ns, lease).await)
-                .map_err(|e| fail("leases", format!("{lease}: {e}")))?;
-        }
-        done(
-            DeleteStep {
-                step: "leases",
-                removed: leases.len(),
-                detail: "deleted".into(),
-            },
-            &mut steps,
-        );
-
-        let content = rt.list_content(ns).await?;
-        for blob in &content {
-            ignore_not_found(rt.delete_content(ns, &blob.digest).await)
-                .map_err(|e| fail("content", format!("{}: {e}", blob.digest)))?;
-        }
-        done(
-            DeleteStep {
-                step: "content",
-                removed: content.len(),
-                detail: "blobs deleted".into(),
-            },
-            &mut steps,
-        );
-
-        let deleted = rt
-            .delete_namespace(ns)
-            .await
-            .map_err(|e| fail("namespace", e.to_string()))?;
-        done(
-            DeleteStep {
-                step: "namespace",
-                removed: deleted as usize,
-                detail: ns.into(),
-            },
-            &mut steps,
-        );
-    } else {
-        done(
-            DeleteStep {
-                step: "namespace",
-                removed: 0,
-                detail: format!("{ns} (already gone)"),
-            },
-            &mut steps,
-        );
     }
 
     let removed = host
@@ -367,6 +320,130 @@ pub async fn execute_delete(
         &mut steps,
     );
     Ok(steps)
+}
+
+/// BuildKit keeps build history in a companion namespace next to the realm's.
+pub fn history_namespace(ns: &str) -> String {
+    format!("{ns}_history")
+}
+
+/// Empties and deletes one namespace in a safe order: tasks (SIGTERM, SIGKILL
+/// after the grace period, wait, delete), containers with their snapshots,
+/// the remaining snapshots leaves first, images, leases, content, the
+/// namespace. Each kind is listed again when its turn comes.
+async fn drain_namespace(
+    rt: &Runtime,
+    ns: &str,
+    opts: &DeleteOptions,
+    done: &mut (dyn FnMut(DeleteStep) + Send),
+    fail: &(dyn Fn(&str, String) -> OpError + Sync),
+) -> OpResult<()> {
+    let companion = if ns.ends_with("_history") {
+        format!(" ({ns})")
+    } else {
+        String::new()
+    };
+    // Tasks: SIGTERM, SIGKILL after the grace period, wait, delete.
+    let tasks = rt.list_tasks(ns).await?;
+    let results: Vec<Result<(), String>> = stream::iter(tasks)
+        .map(|t| async move { stop_task(rt, ns, &t.container_id, t.status, opts.grace).await })
+        .buffer_unordered(TEARDOWN_CONCURRENCY)
+        .collect()
+        .await;
+    let removed = results.len();
+    if let Some(err) = results.into_iter().find_map(Result::err) {
+        return Err(fail("tasks", err));
+    }
+    done(DeleteStep {
+        step: "tasks",
+        removed,
+        detail: format!("stopped and deleted{companion}"),
+    });
+
+    // Containers, each with its own snapshot.
+    let containers = rt.list_containers(ns).await?;
+    let results: Vec<Result<(), String>> = stream::iter(containers)
+        .map(|c| async move {
+            rt.delete_container(ns, &c.id)
+                .await
+                .map_err(|e| format!("container {}: {e}", c.id))?;
+            if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
+                ignore_not_found(
+                    rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
+                        .await,
+                )
+                .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
+            }
+            Ok(())
+        })
+        .buffer_unordered(TEARDOWN_CONCURRENCY)
+        .collect()
+        .await;
+    let removed = results.len();
+    if let Some(err) = results.into_iter().find_map(Result::err) {
+        return Err(fail("containers", err));
+    }
+    done(DeleteStep {
+        step: "containers",
+        removed,
+        detail: format!("deleted{companion}"),
+    });
+
+    // Remaining snapshots, leaves first (a parent cannot go before its children).
+    let removed = remove_snapshots(rt, ns)
+        .await
+        .map_err(|e| fail("snapshots", e))?;
+    done(DeleteStep {
+        step: "snapshots",
+        removed,
+        detail: format!("removed{companion}"),
+    });
+
+    let images = rt.list_images(ns).await?;
+    let count = images.len();
+    for (i, image) in images.iter().enumerate() {
+        // Synchronous garbage collection on the last one only.
+        ignore_not_found(rt.delete_image(ns, &image.name, i + 1 == count).await)
+            .map_err(|e| fail("images", format!("{}: {e}", image.name)))?;
+    }
+    done(DeleteStep {
+        step: "images",
+        removed: count,
+        detail: format!("deleted{companion}"),
+    });
+
+    let leases = rt.list_leases(ns).await?;
+    for lease in &leases {
+        ignore_not_found(rt.delete_lease(ns, lease).await)
+            .map_err(|e| fail("leases", format!("{lease}: {e}")))?;
+    }
+    done(DeleteStep {
+        step: "leases",
+        removed: leases.len(),
+        detail: format!("deleted{companion}"),
+    });
+
+    let content = rt.list_content(ns).await?;
+    for blob in &content {
+        ignore_not_found(rt.delete_content(ns, &blob.digest).await)
+            .map_err(|e| fail("content", format!("{}: {e}", blob.digest)))?;
+    }
+    done(DeleteStep {
+        step: "content",
+        removed: content.len(),
+        detail: format!("blobs deleted{companion}"),
+    });
+
+    let deleted = rt
+        .delete_namespace(ns)
+        .await
+        .map_err(|e| fail("namespace", e.to_string()))?;
+    done(DeleteStep {
+        step: "namespace",
+        removed: deleted as usize,
+        detail: ns.into(),
+    });
+    Ok(())
 }
 
 /// Records that a delete is under way, so a half-finished delete is visible.

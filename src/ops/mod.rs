@@ -16,18 +16,22 @@ use crate::cgroup::Cgroups;
 use crate::model::names::validate_existing_realm_name;
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
-use crate::settings::HostSettings;
+use crate::settings::{normalize_group, HostSettings, DEFAULT_CGROUP_ROOT};
+use crate::store::docs::Layout;
 use crate::store::DocsStore;
 use serde::Serialize;
 
 /// Names of the realm that holds the Kukeon daemon; never deleted by accident.
-pub const SYSTEM_REALMS: &[&str] = &["kukeon-system"];
+/// `kukeon-system` in the documented layout, `kuke-system` as Kukeon v0.5 ships.
+pub const SYSTEM_REALMS: &[&str] = &["kukeon-system", "kuke-system"];
 
 /// The adapters for one host, built once per command or console session.
 pub struct Host {
     pub settings: HostSettings,
     pub store: DocsStore,
     pub cgroups: Cgroups,
+    /// Resolved from the flag, the Kukeon instance file, or the default.
+    pub cgroup_root: String,
 }
 
 impl Host {
@@ -37,11 +41,32 @@ impl Host {
                 "cannot read /proc/self/mountinfo to find cgroup mounts: {e}"
             ))
         })?;
+        let layout = settings
+            .layout
+            .unwrap_or_else(|| Layout::detect(&settings.run_path));
+        let store = DocsStore::with_layout(settings.run_path.clone(), layout);
+        let cgroup_root = normalize_group(
+            settings
+                .cgroup_root
+                .as_deref()
+                .or(store
+                    .instance()
+                    .cgroup_root
+                    .as_deref()
+                    .filter(|_| layout == Layout::Kukeon))
+                .unwrap_or(DEFAULT_CGROUP_ROOT),
+        );
         Ok(Host {
-            store: DocsStore::new(settings.run_path.clone()),
+            store,
             cgroups,
             settings,
+            cgroup_root,
         })
+    }
+
+    /// The cgroup group of a realm under this host's cgroup root.
+    pub fn realm_cgroup(&self, realm: &str) -> String {
+        format!("{}/{}", self.cgroup_root.trim_end_matches('/'), realm)
     }
 
     /// Connects to containerd, bounded by the configured timeout.
@@ -53,15 +78,24 @@ impl Host {
     /// a valid one, else the documented defaults (so a half-deleted realm can
     /// still be finished).
     pub fn realm_targets(&self, name: &str, record: Option<&RealmDoc>) -> (String, String) {
-        let namespace = record
-            .map(|r| r.namespace())
-            .unwrap_or_else(|| crate::model::realm::default_namespace(name));
+        let namespace = match record {
+            Some(doc) => self.namespace_of(doc),
+            None => self.store.default_namespace(name),
+        };
         let group = record
             .and_then(|r| r.status.as_ref())
             .and_then(|s| s.cgroup_path.clone())
             .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| self.settings.realm_cgroup(name));
+            .unwrap_or_else(|| self.realm_cgroup(name));
         (namespace, group)
+    }
+
+    /// A realm's containerd namespace: the record's, else the layout's default
+    /// (`kukeon-<name>`, or `<name>.<suffix>` on Kukeon v0.5 hosts).
+    pub fn namespace_of(&self, doc: &RealmDoc) -> String {
+        doc.explicit_namespace()
+            .map(str::to_string)
+            .unwrap_or_else(|| self.store.default_namespace(&doc.metadata.name))
     }
 
     /// Every realm directory with its record (or why it has none).

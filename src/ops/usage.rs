@@ -220,7 +220,8 @@ mod tests {
         let host = Host::new(HostSettings {
             run_path: dir.path().to_path_buf(),
             containerd_socket: "/nonexistent.sock".into(),
-            cgroup_root: "/kukeon".into(),
+            cgroup_root: None,
+            layout: None,
             timeout: Duration::from_secs(1),
         })
         .unwrap();

@@ -109,5 +109,5 @@ pub async fn list_containers(
 
 fn realm_namespace(host: &Host, realm: &str) -> OpResult<String> {
     let doc = host.require_realm(realm)?;
-    Ok(doc.namespace())
+    Ok(host.namespace_of(&doc))
 }

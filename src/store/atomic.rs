@@ -58,6 +58,15 @@ pub struct LockGuard {
 }
 
 pub fn lock_exclusive(lock_path: &Path) -> io::Result<LockGuard> {
+    lock(lock_path, libc::LOCK_EX)
+}
+
+/// A shared flock, as Kukeon's readers take it.
+pub fn lock_shared(lock_path: &Path) -> io::Result<LockGuard> {
+    lock(lock_path, libc::LOCK_SH)
+}
+
+fn lock(lock_path: &Path, operation: libc::c_int) -> io::Result<LockGuard> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -68,7 +77,7 @@ pub fn lock_exclusive(lock_path: &Path) -> io::Result<LockGuard> {
         .open(lock_path)?;
     loop {
         // SAFETY: flock on a valid, owned descriptor.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
         if rc == 0 {
             break;
         }

@@ -1,16 +1,65 @@
-//! The documented layout: `<run>/<realm>/realm.yaml`, spaces one directory
-//! below with `space.yaml`, and `<run>/run/` reserved.
+//! Realm records in either of Kukeon's two layouts, behind one type:
+//! - `Layout::Docs`, as documented: `<run>/<realm>/realm.yaml`, spaces one
+//!   directory below with `space.yaml`, `<run>/run/` reserved;
+//! - `Layout::Kukeon`, as Kukeon v0.5 ships: `<run>/data/<realm>/metadata.json`
+//!   (indented JSON), spaces, stacks and cells one directory deeper each with
+//!   the same file name, `<run>/.kukeon-instance.json` for the namespace
+//!   suffix and cgroup root, and Kukeon's write protocol: a sidecar
+//!   `metadata.json.lock` (shared to read, exclusive to write), refusing to
+//!   write when the bytes changed since they were read, and a generation
+//!   that goes up by one when `spec` changes.
 
-use super::atomic::{lock_exclusive, write_atomic, LockGuard};
+use super::atomic::{lock_exclusive, lock_shared, write_atomic, LockGuard};
 use crate::model::names::is_listable_realm_dir;
 use crate::model::RealmDoc;
+use serde::Deserialize;
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 pub const RECORD_FILE: &str = "realm.yaml";
 const LOCK_FILE: &str = "realm.yaml.lock";
+const KUKEON_RECORD: &str = "metadata.json";
+const KUKEON_LOCK: &str = "metadata.json.lock";
+/// Directories inside a Kukeon scope that are not child scopes.
+const KUKEON_RESERVED: &[&str] = &["secrets", "blueprints", "configs", "volumes", "volume-meta"];
+pub const KUKEON_INSTANCE: &str = ".kukeon-instance.json";
+/// Namespace suffix Kukeon uses when its instance file names none.
+pub const KUKEON_SUFFIX: &str = "kukeon.io";
+
+/// Which on-disk layout the run path holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// `<run>/<realm>/realm.yaml`, as documented.
+    Docs,
+    /// `<run>/data/<realm>/metadata.json`, as Kukeon v0.5 ships.
+    Kukeon,
+}
+
+impl Layout {
+    /// Kukeon's layout when its instance file or `data/` directory is there.
+    pub fn detect(run_path: &Path) -> Layout {
+        if run_path.join(KUKEON_INSTANCE).is_file() || run_path.join("data").is_dir() {
+            Layout::Kukeon
+        } else {
+            Layout::Docs
+        }
+    }
+}
+
+/// `<run>/.kukeon-instance.json`: what a Kukeon installation chose.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    #[serde(default)]
+    pub containerd_namespace_suffix: Option<String>,
+    #[serde(default)]
+    pub cgroup_root: Option<String>,
+}
 /// The record is mode 0600: only root reads it.
 pub const PERMISSION_DENIED: &str = "permission denied; run kuke-tui as root (sudo)";
 /// Records are small; anything larger is refused rather than parsed.
@@ -46,28 +95,98 @@ pub struct RealmEntry {
     pub modified: Option<SystemTime>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DocsStore {
     run_path: PathBuf,
+    layout: Layout,
+    instance: Instance,
+    /// Kukeon layout: the bytes each realm's record had when last read, to
+    /// refuse a write over a change made since (compare-before-write).
+    read_bytes: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl DocsStore {
+    /// The documented layout.
     pub fn new(run_path: impl Into<PathBuf>) -> Self {
+        Self::with_layout(run_path, Layout::Docs)
+    }
+
+    pub fn with_layout(run_path: impl Into<PathBuf>, layout: Layout) -> Self {
+        let run_path = run_path.into();
+        let instance = std::fs::read(run_path.join(KUKEON_INSTANCE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
         DocsStore {
-            run_path: run_path.into(),
+            run_path,
+            layout,
+            instance,
+            read_bytes: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    pub fn instance(&self) -> &Instance {
+        &self.instance
     }
 
     pub fn run_path(&self) -> &Path {
         &self.run_path
     }
 
+    /// The directory realms live in.
+    pub fn realms_root(&self) -> PathBuf {
+        match self.layout {
+            Layout::Docs => self.run_path.clone(),
+            Layout::Kukeon => self.run_path.join("data"),
+        }
+    }
+
     pub fn realm_dir(&self, name: &str) -> PathBuf {
-        self.run_path.join(name)
+        self.realms_root().join(name)
+    }
+
+    fn record_file(&self) -> &'static str {
+        match self.layout {
+            Layout::Docs => RECORD_FILE,
+            Layout::Kukeon => KUKEON_RECORD,
+        }
     }
 
     pub fn record_path(&self, name: &str) -> PathBuf {
-        self.realm_dir(name).join(RECORD_FILE)
+        self.realm_dir(name).join(self.record_file())
+    }
+
+    fn lock_path(&self, name: &str) -> PathBuf {
+        self.realm_dir(name).join(match self.layout {
+            Layout::Docs => LOCK_FILE,
+            Layout::Kukeon => KUKEON_LOCK,
+        })
+    }
+
+    /// The containerd namespace of a realm whose record names none.
+    pub fn default_namespace(&self, realm: &str) -> String {
+        match self.layout {
+            Layout::Docs => crate::model::realm::default_namespace(realm),
+            Layout::Kukeon => {
+                let suffix = self
+                    .instance
+                    .containerd_namespace_suffix
+                    .as_deref()
+                    .unwrap_or(KUKEON_SUFFIX);
+                format!("{realm}.{suffix}")
+            }
+        }
+    }
+
+    fn listable(&self, name: &str) -> bool {
+        match self.layout {
+            Layout::Docs => is_listable_realm_dir(name),
+            Layout::Kukeon => !name.starts_with('.') && !KUKEON_RESERVED.contains(&name),
+        }
     }
 
     /// Every realm directory, sorted by name. A missing run path is an empty
@@ -93,7 +212,7 @@ impl DocsStore {
     /// listing itself (no stat per entry) and symlinks are not followed, so
     /// a linked directory cannot lead out of the run path.
     pub fn realm_dirs(&self) -> io::Result<Vec<String>> {
-        let read = match std::fs::read_dir(&self.run_path) {
+        let read = match std::fs::read_dir(self.realms_root()) {
             Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -104,7 +223,7 @@ impl DocsStore {
             let Ok(name) = item.file_name().into_string() else {
                 continue;
             };
-            if item.file_type().is_ok_and(|t| t.is_dir()) && is_listable_realm_dir(&name) {
+            if item.file_type().is_ok_and(|t| t.is_dir()) && self.listable(&name) {
                 dirs.push(name);
             }
         }
@@ -162,20 +281,26 @@ impl DocsStore {
                 format!("record is {len} bytes, larger than the 1 MiB limit"),
             ));
         }
-        let mut text = String::new();
+        // Kukeon's readers hold the sidecar lock shared; take it when it exists
+        // (reading never creates files).
+        let _shared = match self.layout {
+            Layout::Kukeon if self.lock_path(name).exists() => {
+                lock_shared(&self.lock_path(name)).ok()
+            }
+            _ => None,
+        };
+        let mut bytes = Vec::new();
         handle
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| err(None, format!("cannot read record: {e}")))?;
-        let doc: RealmDoc = serde_yaml_ng::from_str(&text).map_err(|e| {
-            let line = e.location().map(|l| l.line());
-            // The location is carried in `line`; keep the message itself short.
-            let message = e.to_string();
-            let message = match message.find(" at line ") {
-                Some(at) => message[..at].to_string(),
-                None => message,
-            };
-            err(line, message)
-        })?;
+        let doc = self
+            .decode(&bytes)
+            .map_err(|(line, message)| err(line, message))?;
+        if self.layout == Layout::Kukeon {
+            if let Ok(mut seen) = self.read_bytes.lock() {
+                seen.insert(name.to_string(), bytes);
+            }
+        }
         if doc.metadata.name != name {
             return Err(err(
                 None,
@@ -188,35 +313,162 @@ impl DocsStore {
         Ok(doc)
     }
 
+    fn decode(&self, bytes: &[u8]) -> Result<RealmDoc, (Option<usize>, String)> {
+        match self.layout {
+            Layout::Docs => {
+                let text = std::str::from_utf8(bytes)
+                    .map_err(|e| (None, format!("record is not UTF-8: {e}")))?;
+                serde_yaml_ng::from_str(text).map_err(|e| {
+                    let line = e.location().map(|l| l.line());
+                    // The location is carried in `line`; keep the message itself short.
+                    let message = e.to_string();
+                    let message = match message.find(" at line ") {
+                        Some(at) => message[..at].to_string(),
+                        None => message,
+                    };
+                    (line, message)
+                })
+            }
+            Layout::Kukeon => serde_json::from_slice(bytes).map_err(|e| {
+                let message = e.to_string();
+                let message = match message.find(" at line ") {
+                    Some(at) => message[..at].to_string(),
+                    None => message,
+                };
+                (Some(e.line()), message)
+            }),
+        }
+    }
+
+    fn encode(&self, doc: &RealmDoc) -> io::Result<Vec<u8>> {
+        match self.layout {
+            Layout::Docs => serde_yaml_ng::to_string(doc)
+                .map(String::into_bytes)
+                .map_err(io::Error::other),
+            // Kukeon writes two-space indented JSON with a trailing newline.
+            Layout::Kukeon => serde_json::to_vec_pretty(doc)
+                .map(|mut bytes| {
+                    bytes.push(b'\n');
+                    bytes
+                })
+                .map_err(io::Error::other),
+        }
+    }
+
     /// Takes the realm's writer lock, creating its directory if needed.
     pub fn lock(&self, name: &str) -> io::Result<LockGuard> {
         let dir = self.realm_dir(name);
         std::fs::create_dir_all(&dir)?;
-        lock_exclusive(&dir.join(LOCK_FILE))
+        lock_exclusive(&self.lock_path(name))
     }
 
     /// Writes the record (mode 0600). Call with the realm's lock held.
+    ///
+    /// Kukeon layout: refused with "changed since prior read" when the file
+    /// is not what this process last read (or exists when it read none), so
+    /// a concurrent change is reported, never overwritten; the generation
+    /// starts at 1 and goes up by one when `spec` changed.
     pub fn write_record(&self, doc: &RealmDoc, _lock: &LockGuard) -> io::Result<()> {
-        let text = serde_yaml_ng::to_string(doc).map_err(io::Error::other)?;
-        write_atomic(
-            &self.record_path(&doc.metadata.name),
-            text.as_bytes(),
-            0o600,
-        )
+        let name = doc.metadata.name.as_str();
+        let path = self.record_path(name);
+        if self.layout == Layout::Docs {
+            return write_atomic(&path, &self.encode(doc)?, 0o600);
+        }
+        let current = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let prior = self
+            .read_bytes
+            .lock()
+            .map_err(|_| io::Error::other("store lock poisoned"))?
+            .get(name)
+            .cloned();
+        if current != prior {
+            return Err(io::Error::other(format!(
+                "{} changed since prior read; read it again and retry",
+                path.display()
+            )));
+        }
+        let mut doc = doc.clone();
+        let before = prior.as_deref().and_then(|b| self.decode(b).ok());
+        doc.metadata.generation = Some(match before {
+            None => doc.metadata.generation.unwrap_or(1).max(1),
+            Some(old) => {
+                let generation = old.metadata.generation.unwrap_or(1);
+                if old.spec != doc.spec {
+                    generation + 1
+                } else {
+                    generation
+                }
+            }
+        });
+        let bytes = self.encode(&doc)?;
+        write_atomic(&path, &bytes, 0o600)?;
+        if let Ok(mut seen) = self.read_bytes.lock() {
+            seen.insert(name.to_string(), bytes);
+        }
+        Ok(())
     }
 
-    /// Spaces of a realm: subdirectories holding `space.yaml`.
+    /// Spaces of a realm: subdirectories holding `space.yaml` (documented
+    /// layout) or `metadata.json` (Kukeon's, reserved directories skipped).
     pub fn spaces(&self, name: &str) -> Vec<String> {
         let Ok(read) = std::fs::read_dir(self.realm_dir(name)) else {
             return Vec::new();
         };
+        let marker = match self.layout {
+            Layout::Docs => "space.yaml",
+            Layout::Kukeon => KUKEON_RECORD,
+        };
         let mut spaces: Vec<String> = read
             .flatten()
-            .filter(|e| e.path().join("space.yaml").is_file())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.path().join(marker).is_file())
             .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| self.listable(n))
             .collect();
         spaces.sort();
         spaces
+    }
+
+    /// Kukeon layout: every scope below a realm (`space`, `space/stack`,
+    /// `space/stack/cell`), for drill-down and cascade plans.
+    pub fn scopes(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_scopes(&self.realm_dir(name), "", 0, &mut out);
+        out
+    }
+
+    fn collect_scopes(&self, dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) {
+        if depth == 3 {
+            return;
+        }
+        let marker = match (self.layout, depth) {
+            (Layout::Docs, 0) => "space.yaml",
+            (Layout::Docs, 1) => "stack.yaml",
+            (Layout::Docs, _) => "cell.yaml",
+            (Layout::Kukeon, _) => KUKEON_RECORD,
+        };
+        let Ok(read) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut children: Vec<_> = read
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.path().join(marker).is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| self.listable(n))
+            .collect();
+        children.sort();
+        for child in children {
+            let path = if prefix.is_empty() {
+                child.clone()
+            } else {
+                format!("{prefix}/{child}")
+            };
+            out.push(path.clone());
+            self.collect_scopes(&dir.join(&child), &path, depth + 1, out);
+        }
     }
 
     /// Every file and directory under the realm directory, deepest first,
@@ -239,7 +491,10 @@ impl DocsStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         }
-        let _ = super::atomic::sync_dir(&self.run_path);
+        let _ = super::atomic::sync_dir(&self.realms_root());
+        if let Ok(mut seen) = self.read_bytes.lock() {
+            seen.remove(name);
+        }
         Ok(paths)
     }
 }
@@ -300,7 +555,10 @@ mod tests {
             list[1].record.as_ref().unwrap_err().message,
             "record is missing"
         );
-        assert_eq!(list[2].record.as_ref().unwrap().namespace(), "kukeon-good");
+        assert_eq!(
+            list[2].record.as_ref().unwrap().explicit_namespace(),
+            Some("kukeon-good")
+        );
     }
 
     #[test]

@@ -116,11 +116,24 @@ impl Popup {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub readonly: bool,
     pub allow_system: bool,
     pub no_color: bool,
+    /// The layout's default namespace, `{name}` standing for the realm.
+    pub namespace_template: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            readonly: false,
+            allow_system: false,
+            no_color: false,
+            namespace_template: super::popups::create::DEFAULT_TEMPLATE.into(),
+        }
+    }
 }
 
 pub struct App {
@@ -399,7 +412,9 @@ impl App {
                 }
             }
             KeyCode::Char('c') if !self.options.readonly => {
-                self.popup = Some(Popup::Create(CreateForm::new()))
+                self.popup = Some(Popup::Create(CreateForm::new(
+                    &self.options.namespace_template,
+                )))
             }
             KeyCode::Char('d') if !self.options.readonly => return self.open_delete(),
             KeyCode::Char('c') | KeyCode::Char('d') => {

@@ -42,6 +42,7 @@ pub async fn run(host: Host, options: ConsoleOptions) -> OpResult<()> {
             readonly: options.readonly,
             allow_system: options.allow_system,
             no_color,
+            namespace_template: host.store.default_namespace("{name}"),
         },
         options.interval,
     );

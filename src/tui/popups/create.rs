@@ -4,7 +4,6 @@
 
 use super::{centered, field_line, frame_box};
 use crate::model::names::{parse_label, validate_namespace, validate_realm_name};
-use crate::model::realm::default_namespace;
 use crate::ops::create::{CreateReport, CreateRequest, Step};
 use crate::tui::snapshot::Request;
 use crate::tui::theme::Theme;
@@ -37,17 +36,23 @@ pub struct CreateForm {
     namespace_edited: bool,
     pub phase: Phase,
     pub steps: Vec<String>,
+    /// The layout's default namespace with `{name}` for the realm name.
+    namespace_template: String,
 }
 
 impl Default for CreateForm {
     fn default() -> Self {
-        Self::new()
+        Self::new(DEFAULT_TEMPLATE)
     }
 }
 
+/// The documented layout's default namespace.
+pub const DEFAULT_TEMPLATE: &str = "kukeon-{name}";
+
 impl CreateForm {
-    pub fn new() -> Self {
+    pub fn new(namespace_template: &str) -> Self {
         CreateForm {
+            namespace_template: namespace_template.to_string(),
             name: TextInput::new(),
             namespace: TextInput::new(),
             labels: TextInput::new(),
@@ -125,7 +130,7 @@ impl CreateForm {
                 let ns = if name.is_empty() {
                     String::new()
                 } else {
-                    default_namespace(&name)
+                    self.namespace_template.replace("{name}", &name)
                 };
                 self.namespace.set_value(&ns);
             }
@@ -333,7 +338,7 @@ mod tests {
 
     #[test]
     fn name_is_validated_as_typed_and_namespace_follows() {
-        let mut form = CreateForm::new();
+        let mut form = CreateForm::default();
         assert!(form.name_error().is_some(), "empty is not a name");
         type_text(&mut form, "Web");
         assert!(form.name_error().unwrap().contains("other than a-z"));
@@ -353,7 +358,7 @@ mod tests {
 
     #[test]
     fn enter_submits_only_valid_input() {
-        let mut form = CreateForm::new();
+        let mut form = CreateForm::default();
         type_text(&mut form, "bad_name");
         let (close, requests) = form.on_key(key(KeyCode::Enter));
         assert!(!close && requests.is_empty());
@@ -380,7 +385,7 @@ mod tests {
 
     #[test]
     fn bad_labels_block_submit_and_failure_can_be_edited() {
-        let mut form = CreateForm::new();
+        let mut form = CreateForm::default();
         type_text(&mut form, "r");
         form.on_key(key(KeyCode::Up));
         type_text(&mut form, "novalue");
@@ -399,7 +404,7 @@ mod tests {
 
     #[test]
     fn paste_goes_to_the_focused_field_without_controls() {
-        let mut form = CreateForm::new();
+        let mut form = CreateForm::default();
         form.paste("pasted\n");
         assert_eq!(form.name.value(), "pasted");
         assert_eq!(form.namespace.value(), "kukeon-pasted");

@@ -331,6 +331,7 @@ mod tests {
             content: vec![],
             cgroup_dirs: vec![format!("/sys/fs/cgroup/kukeon/{realm}").into()],
             files: vec![format!("/opt/kukeon/{realm}/realm.yaml").into()],
+            companion: None,
         })
     }
 
