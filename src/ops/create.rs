@@ -299,7 +299,7 @@ async fn fail(
     step: &str,
     err: OpError,
     doc: &mut RealmDoc,
-    lock: &crate::store::atomic::LockGuard,
+    lock: &crate::store::docs::RealmLock,
 ) -> OpError {
     if !made.record {
         let status = doc.status_mut();

@@ -13,10 +13,11 @@ use super::atomic::{lock_exclusive, lock_shared, write_atomic, LockGuard};
 use crate::model::names::is_listable_realm_dir;
 use crate::model::RealmDoc;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -103,6 +104,24 @@ pub struct DocsStore {
     /// Kukeon layout: the bytes each realm's record had when last read, to
     /// refuse a write over a change made since (compare-before-write).
     read_bytes: Mutex<HashMap<String, Vec<u8>>>,
+    /// Realms whose exclusive lock this store holds: reading them must not
+    /// ask for the shared lock (flock would wait on ourselves forever).
+    held: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A realm's exclusive writer lock; released (and forgotten) on drop.
+pub struct RealmLock {
+    _guard: LockGuard,
+    name: String,
+    held: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for RealmLock {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.held.lock() {
+            held.remove(&self.name);
+        }
+    }
 }
 
 impl DocsStore {
@@ -122,6 +141,7 @@ impl DocsStore {
             layout,
             instance,
             read_bytes: Mutex::new(HashMap::new()),
+            held: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -283,8 +303,9 @@ impl DocsStore {
         }
         // Kukeon's readers hold the sidecar lock shared; take it when it exists
         // (reading never creates files).
+        let held = self.held.lock().map(|h| h.contains(name)).unwrap_or(false);
         let _shared = match self.layout {
-            Layout::Kukeon if self.lock_path(name).exists() => {
+            Layout::Kukeon if !held && self.lock_path(name).exists() => {
                 lock_shared(&self.lock_path(name)).ok()
             }
             _ => None,
@@ -356,10 +377,18 @@ impl DocsStore {
     }
 
     /// Takes the realm's writer lock, creating its directory if needed.
-    pub fn lock(&self, name: &str) -> io::Result<LockGuard> {
+    pub fn lock(&self, name: &str) -> io::Result<RealmLock> {
         let dir = self.realm_dir(name);
         std::fs::create_dir_all(&dir)?;
-        lock_exclusive(&self.lock_path(name))
+        let guard = lock_exclusive(&self.lock_path(name))?;
+        if let Ok(mut held) = self.held.lock() {
+            held.insert(name.to_string());
+        }
+        Ok(RealmLock {
+            _guard: guard,
+            name: name.to_string(),
+            held: self.held.clone(),
+        })
     }
 
     /// Writes the record (mode 0600). Call with the realm's lock held.
@@ -368,7 +397,7 @@ impl DocsStore {
     /// is not what this process last read (or exists when it read none), so
     /// a concurrent change is reported, never overwritten; the generation
     /// starts at 1 and goes up by one when `spec` changed.
-    pub fn write_record(&self, doc: &RealmDoc, _lock: &LockGuard) -> io::Result<()> {
+    pub fn write_record(&self, doc: &RealmDoc, _lock: &RealmLock) -> io::Result<()> {
         let name = doc.metadata.name.as_str();
         let path = self.record_path(name);
         if self.layout == Layout::Docs {
@@ -615,5 +644,106 @@ mod tests {
             .unwrap_err()
             .message
             .contains("does not match"));
+    }
+
+    fn kukeon_store() -> (tempfile::TempDir, DocsStore) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(KUKEON_INSTANCE),
+            "{\n  \"containerdNamespaceSuffix\": \"corp.example\",\n  \"cgroupRoot\": \"/kk\"\n}\n",
+        )
+        .unwrap();
+        assert_eq!(Layout::detect(dir.path()), Layout::Kukeon);
+        let store = DocsStore::with_layout(dir.path(), Layout::Kukeon);
+        (dir, store)
+    }
+
+    #[test]
+    fn kukeon_layout_paths_defaults_and_listing() {
+        let (dir, store) = kukeon_store();
+        assert_eq!(store.default_namespace("web"), "web.corp.example");
+        assert_eq!(store.instance().cgroup_root.as_deref(), Some("/kk"));
+        assert_eq!(
+            store.record_path("web"),
+            dir.path().join("data/web/metadata.json")
+        );
+        for reserved in ["secrets", "volumes", ".tmp"] {
+            std::fs::create_dir_all(dir.path().join("data").join(reserved)).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("data/web/default/api/cell1")).unwrap();
+        for scope in [
+            "web",
+            "web/default",
+            "web/default/api",
+            "web/default/api/cell1",
+        ] {
+            std::fs::write(
+                dir.path().join("data").join(scope).join("metadata.json"),
+                "{}",
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("data/web/secrets")).unwrap();
+        std::fs::write(dir.path().join("data/web/secrets/metadata.json"), "{}").unwrap();
+        assert_eq!(store.realm_dirs().unwrap(), ["web"]);
+        assert_eq!(store.spaces("web"), ["default"]);
+        assert_eq!(
+            store.scopes("web"),
+            ["default", "default/api", "default/api/cell1"]
+        );
+        // `{}` has no metadata: invalid, with the file and line.
+        let err = store.read_record("web").unwrap_err();
+        assert!(
+            err.file.ends_with("data/web/metadata.json") && err.line.is_some(),
+            "{err}"
+        );
+        assert_eq!(Layout::detect(&dir.path().join("nowhere")), Layout::Docs);
+    }
+
+    #[test]
+    fn kukeon_writes_indented_json_with_generation_and_refuses_stale_writes() {
+        let (_dir, store) = kukeon_store();
+        let mut doc = RealmDoc::new("web", "web.corp.example", Default::default());
+        let lock = store.lock("web").unwrap();
+        store.write_record(&doc, &lock).unwrap();
+        let text = std::fs::read_to_string(store.record_path("web")).unwrap();
+        assert!(
+            text.starts_with("{\n  \"apiVersion\": \"v1beta1\""),
+            "{text}"
+        );
+        assert!(text.ends_with("}\n"));
+        let read = store.read_record("web").unwrap();
+        assert_eq!(read.metadata.generation, Some(1));
+
+        // A status-only change keeps the generation; a spec change bumps it.
+        doc = read.clone();
+        doc.status_mut().state = Some("Ready".into());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(
+            store.read_record("web").unwrap().metadata.generation,
+            Some(1)
+        );
+        doc.spec.registry_credentials.push(Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(
+            store.read_record("web").unwrap().metadata.generation,
+            Some(2)
+        );
+
+        // Someone else rewrites the file after our read: our write is refused
+        // and their bytes stay.
+        let theirs = std::fs::read_to_string(store.record_path("web"))
+            .unwrap()
+            .replace("v1beta1", "v1beta1 ");
+        std::fs::write(store.record_path("web"), &theirs).unwrap();
+        let err = store.write_record(&doc, &lock).unwrap_err();
+        assert!(
+            err.to_string().contains("changed since prior read"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(store.record_path("web")).unwrap(),
+            theirs
+        );
     }
 }
