@@ -208,6 +208,8 @@ pub struct ObservedDetail {
     pub cgroup_exists: bool,
     pub cgroup_dirs: Vec<String>,
     pub spaces: Vec<String>,
+    /// Every space, `space/stack` and `space/stack/cell` below the realm.
+    pub scopes: Vec<String>,
     pub counts: Counts,
     pub usage: Usage,
     pub age_seconds: Option<u64>,
@@ -242,6 +244,7 @@ pub async fn describe_realm(
             .map(|d| d.display().to_string())
             .collect(),
         spaces: host.store.spaces(name),
+        scopes: host.store.scopes(name),
         counts: summary.counts,
         usage: summary.usage,
         age_seconds: summary.age_seconds,

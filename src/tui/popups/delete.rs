@@ -245,6 +245,13 @@ impl DeleteDialog {
                     "        namespace {}",
                     crate::cli::output::inert(&plan.namespace)
                 )));
+                if let Some(c) = &plan.companion {
+                    lines.push(Line::from(format!(
+                        "        and {} with {} object(s)",
+                        crate::cli::output::inert(&c.namespace),
+                        c.objects.len()
+                    )));
+                }
                 lines.push(Line::from(""));
                 lines.push(Line::from(
                     "To confirm, type the realm name and press Enter (Esc cancels):",
