@@ -56,7 +56,7 @@ fn hostile_names_labels_and_secrets_are_refused() {
         one_line_error(&out, 2, "lowercase letters, digits and '-'");
     }
     one_line_error(
-        &kuke(&h, &["create", "realm", "ok", "--namespace", "Bad_NS"]),
+        &kuke(&h, &["create", "realm", "ok", "--namespace", "bad..ns"]),
         2,
         "invalid namespace",
     );

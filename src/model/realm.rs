@@ -41,7 +41,12 @@ pub struct Metadata {
     /// Kukeon's layout: 1 at creation, +1 whenever `spec` changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Go writes a nil map as `null`: read it as no labels.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(flatten)]
     pub extra: Mapping,
@@ -52,7 +57,11 @@ pub struct Metadata {
 pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub registry_credentials: Vec<RegistryCredential>,
     #[serde(flatten)]
     pub extra: Mapping,
@@ -79,7 +88,11 @@ pub struct Status {
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub subtree_controllers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -154,6 +167,20 @@ impl RealmDoc {
     }
 }
 
+/// `null` (Go's nil map or slice) reads as the empty value.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Go writes an unset time as its zero value; that is "not set", not a time.
+pub fn is_unset_time(value: Option<&str>) -> bool {
+    value.is_none_or(|t| t.is_empty() || t.starts_with("0001-01-01"))
+}
+
 pub fn default_namespace(realm: &str) -> String {
     format!("kukeon-{realm}")
 }
@@ -185,6 +212,19 @@ mod tests {
         for key in ["future", "annotations", "quota", "email", "custom"] {
             assert!(back.contains(key), "{key} lost in:\n{back}");
         }
+    }
+
+    #[test]
+    fn go_nulls_and_zero_times_read_as_unset() {
+        let doc: RealmDoc = serde_json::from_str(
+            r#"{"metadata":{"name":"m","labels":null},"spec":{"registryCredentials":null},"status":{"readyAt":"0001-01-01T00:00:00Z","subtreeControllers":null}}"#,
+        )
+        .unwrap();
+        assert!(doc.metadata.labels.is_empty());
+        assert!(is_unset_time(
+            doc.status.as_ref().unwrap().ready_at.as_deref()
+        ));
+        assert!(!is_unset_time(Some("2026-01-02T03:04:05Z")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::{now_rfc3339, Host, OpError, OpResult};
 use crate::model::names::{validate_namespace, validate_realm_name};
-use crate::model::realm::state;
+use crate::model::realm::{is_unset_time, state};
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
 use serde::Serialize;
@@ -250,8 +250,13 @@ pub async fn create_realm(
     status.cgroup_ready = Some(true);
     status.reason = None;
     status.message = None;
-    status.created_at.get_or_insert_with(|| now.clone());
-    status.ready_at.get_or_insert_with(|| now.clone());
+    // Set once; Go's zero time counts as never set.
+    if is_unset_time(status.created_at.as_deref()) {
+        status.created_at = Some(now.clone());
+    }
+    if is_unset_time(status.ready_at.as_deref()) {
+        status.ready_at = Some(now.clone());
+    }
     if status.observed_generation.is_none() {
         status.observed_generation = Some(0);
     }

@@ -107,6 +107,13 @@ impl DeletePlan {
 
 pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<DeletePlan> {
     validate_existing_realm_name(name).map_err(OpError::usage)?;
+    if !host.store.listable(name) {
+        return Err(OpError::usage(format!(
+            "{name:?} is not a realm in the {:?} layout of {}; check --layout",
+            host.store.layout(),
+            host.settings.run_path.display()
+        )));
+    }
     let entry = host.store.entry(name);
     let record = entry.as_ref().and_then(|e| e.record.as_ref().ok());
     let (namespace, group) = host.realm_targets(name, record);
@@ -123,7 +130,14 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
     let mut plan = DeletePlan {
         companion,
         realm: name.into(),
-        system_realm: SYSTEM_REALMS.contains(&name) || SYSTEM_REALMS.contains(&namespace.as_str()),
+        // A realm is the system realm by name, or by sitting on a system
+        // realm's namespace in either layout.
+        system_realm: SYSTEM_REALMS.contains(&name)
+            || SYSTEM_REALMS.iter().any(|s| {
+                namespace == *s
+                    || namespace == host.store.default_namespace(s)
+                    || namespace == crate::model::realm::default_namespace(s)
+            }),
         record_present: record.is_some(),
         spaces: host.store.spaces(name),
         namespace_exists,

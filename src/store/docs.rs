@@ -43,8 +43,12 @@ pub enum Layout {
 
 impl Layout {
     /// Kukeon's layout when its instance file or `data/` directory is there.
+    /// A `data/` directory that is itself a documented realm (it holds
+    /// `realm.yaml`) does not count.
     pub fn detect(run_path: &Path) -> Layout {
-        if run_path.join(KUKEON_INSTANCE).is_file() || run_path.join("data").is_dir() {
+        let data = run_path.join("data");
+        let kukeon_data = data.is_dir() && !data.join(RECORD_FILE).exists();
+        if run_path.join(KUKEON_INSTANCE).is_file() || kukeon_data {
             Layout::Kukeon
         } else {
             Layout::Docs
@@ -202,9 +206,16 @@ impl DocsStore {
         }
     }
 
-    fn listable(&self, name: &str) -> bool {
+    /// Whether a directory name under the realms root can be a realm. In the
+    /// documented layout on a host that also holds Kukeon's instance file,
+    /// `data` is Kukeon's state, never a realm (so it is neither listed nor
+    /// deletable when the layout is forced).
+    pub fn listable(&self, name: &str) -> bool {
         match self.layout {
-            Layout::Docs => is_listable_realm_dir(name),
+            Layout::Docs => {
+                is_listable_realm_dir(name)
+                    && !(name == "data" && self.run_path.join(KUKEON_INSTANCE).is_file())
+            }
             Layout::Kukeon => !name.starts_with('.') && !KUKEON_RESERVED.contains(&name),
         }
     }
