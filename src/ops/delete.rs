@@ -509,9 +509,15 @@ async fn stop_task(
     Ok(())
 }
 
+/// Removes every snapshot, leaves first. containerd's garbage collector may
+/// still be removing a child a moment after it stopped being listed, which
+/// makes its parent refuse ("cannot remove snapshot with child"): such a
+/// refusal is retried on the next round, for up to `SNAPSHOT_SETTLE`.
 async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
+    const SNAPSHOT_SETTLE: Duration = Duration::from_secs(5);
     let mut removed = 0;
     for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
+        let started = std::time::Instant::now();
         loop {
             let snaps = rt
                 .list_snapshots(ns, &snapshotter)
@@ -530,10 +536,21 @@ async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
                     "snapshots in {snapshotter} form a cycle; cannot order their removal"
                 ));
             }
+            let mut busy = None;
             for leaf in leaves {
-                ignore_not_found(rt.remove_snapshot(ns, &snapshotter, &leaf.key).await)
-                    .map_err(|e| format!("snapshot {}: {e}", leaf.key))?;
-                removed += 1;
+                match ignore_not_found(rt.remove_snapshot(ns, &snapshotter, &leaf.key).await) {
+                    Ok(_) => removed += 1,
+                    Err(e) if e.kind == RuntimeErrorKind::FailedPrecondition => {
+                        busy = Some(format!("snapshot {}: {e}", leaf.key))
+                    }
+                    Err(e) => return Err(format!("snapshot {}: {e}", leaf.key)),
+                }
+            }
+            if let Some(why) = busy {
+                if started.elapsed() > SNAPSHOT_SETTLE {
+                    return Err(why);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
