@@ -162,6 +162,16 @@ impl RealmDoc {
         let mut doc = self.clone();
         for c in &mut doc.spec.registry_credentials {
             c.password = MASK.into();
+            // Fields other tools add (Docker's `auth`, `identitytoken`, ...).
+            for (key, value) in c.extra.iter_mut() {
+                let key = key.as_str().unwrap_or("").to_ascii_lowercase();
+                if ["pass", "token", "auth", "secret"]
+                    .iter()
+                    .any(|k| key.contains(k))
+                {
+                    *value = serde_yaml_ng::Value::String(MASK.into());
+                }
+            }
         }
         doc
     }
@@ -236,8 +246,15 @@ mod tests {
             server_address: Some("r.io".into()),
             extra: Mapping::new(),
         });
+        doc.spec.registry_credentials[0]
+            .extra
+            .insert("identitytoken".into(), "tok-hunter3".into());
         let text = serde_yaml_ng::to_string(&doc.masked()).unwrap();
         assert!(!text.contains("hunter2"));
+        assert!(
+            !text.contains("tok-hunter3"),
+            "secret-looking extra fields are masked too"
+        );
         assert!(text.contains(MASK));
     }
 }
