@@ -359,15 +359,11 @@ async fn drain_namespace(
     };
     // Tasks: SIGTERM, SIGKILL after the grace period, wait, delete.
     let tasks = rt.list_tasks(ns).await?;
-    let results: Vec<Result<(), String>> = stream::iter(tasks)
-        .map(|t| async move { stop_task(rt, ns, &t.container_id, t.status, opts.grace).await })
-        .buffer_unordered(TEARDOWN_CONCURRENCY)
-        .collect()
-        .await;
-    let removed = results.len();
-    if let Some(err) = results.into_iter().find_map(Result::err) {
-        return Err(fail("tasks", err));
-    }
+    let removed = bounded(tasks, |t| async move {
+        stop_task(rt, ns, &t.container_id, t.status, opts.grace).await
+    })
+    .await
+    .map_err(|e| fail("tasks", e))?;
     done(DeleteStep {
         step: "tasks",
         removed,
@@ -376,27 +372,21 @@ async fn drain_namespace(
 
     // Containers, each with its own snapshot.
     let containers = rt.list_containers(ns).await?;
-    let results: Vec<Result<(), String>> = stream::iter(containers)
-        .map(|c| async move {
-            rt.delete_container(ns, &c.id)
-                .await
-                .map_err(|e| format!("container {}: {e}", c.id))?;
-            if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
-                ignore_not_found(
-                    rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
-                        .await,
-                )
-                .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
-            }
-            Ok(())
-        })
-        .buffer_unordered(TEARDOWN_CONCURRENCY)
-        .collect()
-        .await;
-    let removed = results.len();
-    if let Some(err) = results.into_iter().find_map(Result::err) {
-        return Err(fail("containers", err));
-    }
+    let removed = bounded(containers, |c| async move {
+        rt.delete_container(ns, &c.id)
+            .await
+            .map_err(|e| format!("container {}: {e}", c.id))?;
+        if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
+            ignore_not_found(
+                rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
+                    .await,
+            )
+            .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| fail("containers", e))?;
     done(DeleteStep {
         step: "containers",
         removed,
@@ -507,6 +497,25 @@ async fn stop_task(
     }
     ignore_not_found(rt.delete_task(ns, id).await).map_err(ctx)?;
     Ok(())
+}
+
+/// Runs `each` over `items`, `TEARDOWN_CONCURRENCY` at a time; all are tried,
+/// and the first failure (if any) is returned, else how many there were.
+async fn bounded<T, F, Fut>(items: Vec<T>, each: F) -> Result<usize, String>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let results: Vec<Result<(), String>> = stream::iter(items)
+        .map(each)
+        .buffer_unordered(TEARDOWN_CONCURRENCY)
+        .collect()
+        .await;
+    let count = results.len();
+    match results.into_iter().find_map(Result::err) {
+        Some(err) => Err(err),
+        None => Ok(count),
+    }
 }
 
 /// Removes every snapshot, leaves first. containerd's garbage collector may
