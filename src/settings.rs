@@ -1,7 +1,7 @@
 //! Host settings every operation needs: where records live, how to reach
 //! containerd, where the realm cgroups hang.
 
-use crate::store::docs::Layout;
+use crate::store::realms::Layout;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -304,7 +304,7 @@ async fn fail(
     step: &str,
     err: OpError,
     doc: &mut RealmDoc,
-    lock: &crate::store::docs::RealmLock,
+    lock: &crate::store::realms::RealmLock,
 ) -> OpError {
     if !made.record {
         let status = doc.status_mut();

@@ -17,8 +17,8 @@ use crate::model::names::validate_existing_realm_name;
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
 use crate::settings::{normalize_group, HostSettings, DEFAULT_CGROUP_ROOT};
-use crate::store::docs::Layout;
-use crate::store::DocsStore;
+use crate::store::realms::Layout;
+use crate::store::RealmStore;
 use serde::Serialize;
 
 /// Names of the realm that holds the Kukeon daemon; never deleted by accident.
@@ -28,7 +28,7 @@ pub const SYSTEM_REALMS: &[&str] = &["kukeon-system", "kuke-system"];
 /// The adapters for one host, built once per command or console session.
 pub struct Host {
     pub settings: HostSettings,
-    pub store: DocsStore,
+    pub store: RealmStore,
     pub cgroups: Cgroups,
     /// Resolved from the flag, the Kukeon instance file, or the default.
     pub cgroup_root: String,
@@ -44,7 +44,7 @@ impl Host {
         let layout = settings
             .layout
             .unwrap_or_else(|| Layout::detect(&settings.run_path));
-        let store = DocsStore::with_layout(settings.run_path.clone(), layout);
+        let store = RealmStore::with_layout(settings.run_path.clone(), layout);
         let cgroup_root = normalize_group(
             settings
                 .cgroup_root
@@ -114,7 +114,7 @@ impl Host {
                 self.settings.run_path.display()
             ))),
             Some(entry) => entry.record.map_err(|e| {
-                if e.message == crate::store::docs::PERMISSION_DENIED {
+                if e.message == crate::store::realms::PERMISSION_DENIED {
                     OpError::failed(format!("cannot read the record of realm {name:?}: {e}"))
                 } else {
                     OpError::failed(format!(

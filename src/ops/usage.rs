@@ -4,7 +4,7 @@
 use super::{Host, OpError, OpResult};
 use crate::cgroup::{Limit, Usage};
 use crate::model::names::validate_existing_realm_name;
-use crate::store::docs::RecordStamp;
+use crate::store::realms::RecordStamp;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Instant;

@@ -20,7 +20,7 @@ use crate::ops::usage::{RealmRate, UsageSampler, UsageTarget};
 use crate::ops::workloads::{list_containers, list_images};
 use crate::ops::{host_info, Host, HostInfo, OpError};
 use crate::runtime::Runtime;
-use crate::store::docs::RecordStamp;
+use crate::store::realms::RecordStamp;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -101,7 +101,7 @@ pub struct RealmEntry {
 }
 
 #[derive(Debug)]
-pub struct DocsStore {
+pub struct RealmStore {
     run_path: PathBuf,
     layout: Layout,
     instance: Instance,
@@ -128,7 +128,7 @@ impl Drop for RealmLock {
     }
 }
 
-impl DocsStore {
+impl RealmStore {
     /// The documented layout.
     pub fn new(run_path: impl Into<PathBuf>) -> Self {
         Self::with_layout(run_path, Layout::Docs)
@@ -140,7 +140,7 @@ impl DocsStore {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        DocsStore {
+        RealmStore {
             run_path,
             layout,
             instance,
@@ -557,15 +557,15 @@ fn collect_bottom_up(dir: &Path, out: &mut Vec<PathBuf>) {
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, DocsStore) {
+    fn store() -> (tempfile::TempDir, RealmStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = DocsStore::new(dir.path());
+        let store = RealmStore::new(dir.path());
         (dir, store)
     }
 
     #[test]
     fn missing_run_path_is_empty() {
-        let store = DocsStore::new("/nonexistent/kuke-tui-test");
+        let store = RealmStore::new("/nonexistent/kuke-tui-test");
         assert!(store.list().unwrap().is_empty());
     }
 
@@ -657,7 +657,7 @@ mod tests {
             .contains("does not match"));
     }
 
-    fn kukeon_store() -> (tempfile::TempDir, DocsStore) {
+    fn kukeon_store() -> (tempfile::TempDir, RealmStore) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(KUKEON_INSTANCE),
@@ -665,7 +665,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(Layout::detect(dir.path()), Layout::Kukeon);
-        let store = DocsStore::with_layout(dir.path(), Layout::Kukeon);
+        let store = RealmStore::with_layout(dir.path(), Layout::Kukeon);
         (dir, store)
     }
 
