@@ -61,22 +61,6 @@ fn with_stdin(h: &Harness, args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn namespaces(h: &Harness) -> Vec<String> {
-    h.ctr_ok(&["namespaces", "ls", "-q"])
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn realm_item<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not listed: {list}"))
-}
-
 #[test]
 fn realm_lifecycle_end_to_end() {
     let h = Harness::start();
@@ -91,7 +75,7 @@ fn realm_lifecycle_end_to_end() {
             "{step} not created:\n{out}"
         );
     }
-    assert!(namespaces(&h).contains(&"kukeon-alpha".to_string()));
+    assert!(h.namespaces().contains(&"kukeon-alpha".to_string()));
     let dirs = h.cgroup_dirs(&alpha_group);
     assert!(!dirs.is_empty(), "no cgroup directory for {alpha_group}");
     let record = h.run_path.join("alpha/realm.yaml");
@@ -123,7 +107,7 @@ fn realm_lifecycle_end_to_end() {
             .any(|l| l.starts_with("cgroup") && l.contains("repaired")),
         "{out}"
     );
-    assert!(namespaces(&h).contains(&"kukeon-alpha".to_string()));
+    assert!(h.namespaces().contains(&"kukeon-alpha".to_string()));
     assert!(!h.cgroup_dirs(&alpha_group).is_empty());
 
     // A second realm with a CPU spinner; alpha gets a sleeper and a 64 MiB hog.
@@ -230,7 +214,7 @@ fn realm_lifecycle_end_to_end() {
 
     // Listing: observed state, counts, usage.
     let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
-    let alpha = realm_item(&list, "alpha");
+    let alpha = common::realm_item(&list, "alpha");
     assert_eq!(alpha["state"], "Ready");
     assert_eq!(alpha["observed"]["namespaceExists"], true);
     assert_eq!(alpha["observed"]["cgroupExists"], true);
@@ -440,7 +424,7 @@ fn realm_lifecycle_end_to_end() {
     assert_eq!(plan_json["tasks"].as_array().unwrap().len(), 2);
     assert!(!plan_json["snapshots"].as_array().unwrap().is_empty());
     assert!(
-        namespaces(&h).contains(&"kukeon-alpha".to_string()),
+        h.namespaces().contains(&"kukeon-alpha".to_string()),
         "dry run changed nothing"
     );
 
@@ -463,7 +447,7 @@ fn realm_lifecycle_end_to_end() {
         ],
     );
     assert!(out.contains("deleted"), "{out}");
-    assert!(!namespaces(&h).contains(&"kukeon-alpha".to_string()));
+    assert!(!h.namespaces().contains(&"kukeon-alpha".to_string()));
     assert!(
         h.cgroup_dirs(&alpha_group).is_empty(),
         "cgroup left: {:?}",
@@ -491,7 +475,7 @@ fn realm_lifecycle_end_to_end() {
         ],
     );
     assert!(out.contains("deleted"), "{out}");
-    assert!(!namespaces(&h).contains(&"kukeon-beta".to_string()));
+    assert!(!h.namespaces().contains(&"kukeon-beta".to_string()));
     assert!(h.cgroup_dirs(&beta_group).is_empty());
     assert!(!h.run_path.join("beta").exists());
     assert!(

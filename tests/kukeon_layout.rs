@@ -139,22 +139,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn namespaces(h: &Harness) -> Vec<String> {
-    h.ctr_ok(&["namespaces", "ls", "-q"])
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn item<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not listed: {list}"))
-}
-
 fn names(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()
@@ -378,7 +362,7 @@ fn detects_and_lists_a_kukeon_host() {
     // Reserved directories, dot entries and lock files are not realms.
     assert_eq!(names(&list), ["broken", "kuke-system", "main"], "{list}");
 
-    let main = item(&list, "main");
+    let main = common::realm_item(&list, "main");
     assert_eq!(main["valid"], true, "{main}");
     assert_eq!(main["namespace"], "main.kukeon.io");
     assert_eq!(main["cgroupPath"], format!("{root}/main").as_str());
@@ -390,13 +374,13 @@ fn detects_and_lists_a_kukeon_host() {
     assert_eq!(main["createdAt"], "2026-01-02T03:04:05.123456789Z");
     assert!(main["ageSeconds"].as_u64().unwrap() > 0, "{main}");
 
-    let system = item(&list, "kuke-system");
+    let system = common::realm_item(&list, "kuke-system");
     assert_eq!(system["valid"], true, "{system}");
     assert_eq!(system["namespace"], "kuke-system.kukeon.io");
 
     // The torn record: Invalid, with the file and the line; the namespace and
     // cgroup fall back to the layout's defaults (suffix, instance cgroupRoot).
-    let broken = item(&list, "broken");
+    let broken = common::realm_item(&list, "broken");
     assert_eq!(broken["state"], "Invalid");
     assert_eq!(broken["valid"], false);
     let error = broken["error"].as_str().unwrap();
@@ -511,8 +495,8 @@ fn creates_a_realm_in_kukeon_format_under_the_instance_cgroup_root() {
         "nothing in the docs layout"
     );
 
-    assert!(namespaces(&h).contains(&"fresh.kukeon.io".to_string()));
-    assert!(!namespaces(&h).contains(&"kukeon-fresh".to_string()));
+    assert!(h.namespaces().contains(&"fresh.kukeon.io".to_string()));
+    assert!(!h.namespaces().contains(&"kukeon-fresh".to_string()));
     let group = format!("{root}/fresh");
     assert!(!h.cgroup_dirs(&group).is_empty(), "no cgroup {group}");
     assert!(
@@ -521,7 +505,7 @@ fn creates_a_realm_in_kukeon_format_under_the_instance_cgroup_root() {
     );
 
     let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
-    let fresh = item(&list, "fresh");
+    let fresh = common::realm_item(&list, "fresh");
     assert_eq!(fresh["state"], "Ready", "{fresh}");
     assert_eq!(fresh["observed"]["cgroupExists"], true);
 }
@@ -556,7 +540,7 @@ fn recreating_a_kukeon_realm_keeps_times_and_generation() {
     assert_eq!(repaired["metadata"]["generation"], 1, "{text}");
     assert_eq!(repaired["status"]["createdAt"], status["createdAt"]);
     assert_eq!(repaired["status"]["readyAt"], status["readyAt"]);
-    assert!(namespaces(&h).contains(&"fresh.kukeon.io".to_string()));
+    assert!(h.namespaces().contains(&"fresh.kukeon.io".to_string()));
 }
 
 // ---------------------------------------------------------------------------
@@ -819,7 +803,7 @@ fn seed_cascade(h: &Harness) -> String {
     let root = instance(h, "kukeon.io");
     kuke_ok(h, &["create", "realm", "cas"]);
     let group = format!("{root}/cas");
-    assert!(namespaces(h).contains(&CAS_NS.to_string()));
+    assert!(h.namespaces().contains(&CAS_NS.to_string()));
     assert!(!h.cgroup_dirs(&group).is_empty());
     h.import_image(CAS_NS);
     h.run_task(
@@ -881,7 +865,7 @@ fn cascade_plan_names_the_history_companion() {
         objects.iter().any(|o| o.starts_with("content sha256:")),
         "{objects:?}"
     );
-    assert!(namespaces(&h).contains(&history.to_string()));
+    assert!(h.namespaces().contains(&history.to_string()));
 
     // Without --cascade: refused, naming the contents and the companion.
     let out = kuke(&h, &["delete", "realm", "cas", "--yes"]);
@@ -896,7 +880,7 @@ fn cascade_plan_names_the_history_companion() {
     ] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
-    assert!(namespaces(&h).contains(&history.to_string()));
+    assert!(h.namespaces().contains(&history.to_string()));
     assert_eq!(h.task_status(ns, "t1").as_deref(), Some("RUNNING"));
     assert!(record_path(&h, "cas").is_file());
 }
@@ -920,7 +904,7 @@ fn cascade_deletes_realm_and_history_companion() {
     );
     assert!(out.contains(&format!("({history})")), "{out}");
     assert!(out.contains("realm \"cas\" deleted"), "{out}");
-    let left = namespaces(&h);
+    let left = h.namespaces();
     assert!(
         !left.contains(&ns.to_string()) && !left.contains(&history.to_string()),
         "namespaces left: {left:?}"
@@ -960,7 +944,9 @@ fn kuke_system_is_not_deleted_without_force() {
     let plan = kuke_ok(&h, &["delete", "realm", "kuke-system", "--dry-run"]);
     assert!(plan.contains("system realm"), "{plan}");
     assert_eq!(fs::read(record_path(&h, "kuke-system")).unwrap(), before);
-    assert!(namespaces(&h).contains(&"kuke-system.kukeon.io".to_string()));
+    assert!(h
+        .namespaces()
+        .contains(&"kuke-system.kukeon.io".to_string()));
 }
 
 /// A realm whose record points at the system realm's namespace deletes the
@@ -981,7 +967,9 @@ fn realm_on_the_system_namespace_is_protected() {
     assert_eq!(plan["systemRealm"], true, "{plan}");
     let out = kuke(&h, &["delete", "realm", "daemon", "--cascade", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(namespaces(&h).contains(&"kuke-system.kukeon.io".to_string()));
+    assert!(h
+        .namespaces()
+        .contains(&"kuke-system.kukeon.io".to_string()));
 }
 
 // ---------------------------------------------------------------------------
@@ -1054,13 +1042,13 @@ fn instance_suffix_and_cgroup_root_precedence() {
         "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"mini\"\n  },\n  \"spec\": {}\n}\n",
     );
     let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
-    let mini = item(&list, "mini");
+    let mini = common::realm_item(&list, "mini");
     assert_eq!(mini["valid"], true, "{mini}");
     assert_eq!(mini["namespace"], "mini.corp.example");
     assert_eq!(mini["cgroupPath"], format!("{root}/mini").as_str());
 
     kuke_ok(&h, &["create", "realm", "fresh"]);
-    assert!(namespaces(&h).contains(&"fresh.corp.example".to_string()));
+    assert!(h.namespaces().contains(&"fresh.corp.example".to_string()));
     let (_, doc) = record(&h, "fresh");
     assert_eq!(doc["spec"]["namespace"], "fresh.corp.example");
     assert_eq!(
@@ -1087,11 +1075,11 @@ fn instance_suffix_and_cgroup_root_precedence() {
     );
     // A record's own cgroupPath wins; one without falls back to the flag.
     assert_eq!(
-        item(&list, "fresh")["cgroupPath"],
+        common::realm_item(&list, "fresh")["cgroupPath"],
         format!("{root}/fresh").as_str()
     );
     assert_eq!(
-        item(&list, "mini")["cgroupPath"],
+        common::realm_item(&list, "mini")["cgroupPath"],
         format!("{flag_root}/mini").as_str()
     );
 }
@@ -1113,14 +1101,14 @@ fn forced_kukeon_layout_on_an_empty_run_path() {
         format!("{}/solo", h.cgroup_root).as_str()
     );
     assert!(!h.run_path.join("solo").exists());
-    assert!(namespaces(&h).contains(&"solo.kukeon.io".to_string()));
+    assert!(h.namespaces().contains(&"solo.kukeon.io".to_string()));
     // From now on data/ is there and detection finds it.
     let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
     assert_eq!(names(&list), ["solo"], "{list}");
     let mut c = h.kuke();
     c.args(["delete", "realm", "solo", "--yes", "--layout", "kukeon"]);
     ok(run(c, None), "delete solo");
-    assert!(!namespaces(&h).contains(&"solo.kukeon.io".to_string()));
+    assert!(!h.namespaces().contains(&"solo.kukeon.io".to_string()));
     assert!(!h.run_path.join("data/solo").exists());
 }
 
@@ -1151,7 +1139,7 @@ fn go_encoder_nulls_and_zero_times_are_read() {
         ),
     );
     let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
-    let realm = item(&list, "gorealm");
+    let realm = common::realm_item(&list, "gorealm");
     assert_eq!(realm["valid"], true, "{realm}");
     assert_eq!(realm["state"], "Creating");
     // And a credential write keeps it readable by Kukeon.

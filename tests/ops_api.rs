@@ -25,13 +25,6 @@ fn host(h: &Harness, cgroup_root: &str) -> Host {
     .unwrap()
 }
 
-fn namespaces(h: &Harness) -> Vec<String> {
-    h.ctr_ok(&["namespaces", "ls", "-q"])
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_round_trip() {
     let h = Harness::start();
@@ -55,7 +48,7 @@ async fn operations_round_trip() {
         ]
     );
     assert_eq!(report.namespace, "tenant-ops");
-    assert!(namespaces(&h).contains(&"tenant-ops".to_string()));
+    assert!(h.namespaces().contains(&"tenant-ops".to_string()));
 
     let list = list_realms(&host, &rt).await.unwrap();
     assert_eq!(list.len(), 1);
@@ -102,7 +95,7 @@ async fn operations_round_trip() {
         .await
         .unwrap();
     assert_eq!(steps.last(), Some(&"files"));
-    assert!(!namespaces(&h).contains(&"tenant-ops".to_string()));
+    assert!(!h.namespaces().contains(&"tenant-ops".to_string()));
     assert!(h.cgroup_dirs(&format!("{}/ops", h.cgroup_root)).is_empty());
     assert!(plan_delete(&host, &rt, "ops").await.unwrap().is_gone());
 }
@@ -135,7 +128,7 @@ async fn failed_create_rolls_back_exactly_what_it_made() {
         "{}",
         err.message
     );
-    assert!(!namespaces(&h).contains(&"kukeon-doomed".to_string()));
+    assert!(!h.namespaces().contains(&"kukeon-doomed".to_string()));
     assert!(!h.run_path.join("doomed").exists());
     assert!(h.cgroup_dirs(&format!("{bad_root}/doomed")).is_empty());
 
@@ -153,5 +146,5 @@ async fn failed_create_rolls_back_exactly_what_it_made() {
         "{}",
         err.message
     );
-    assert!(namespaces(&h).contains(&"kukeon-kept".to_string()));
+    assert!(h.namespaces().contains(&"kukeon-kept".to_string()));
 }

@@ -354,6 +354,14 @@ impl Harness {
     }
 
     /// Best-effort check for leftovers of this harness (for self tests).
+    /// Every namespace of this daemon, as `ctr namespaces ls -q` prints them.
+    pub fn namespaces(&self) -> Vec<String> {
+        self.ctr_ok(&["namespaces", "ls", "-q"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn leftover_shims(&self) -> Vec<u32> {
         shims_of(&self.socket)
     }
@@ -1027,4 +1035,14 @@ fn unmount_under(dir: &Path) {
             eprintln!("harness: could not unmount {mps:?}");
         }
     }
+}
+
+/// The item called `name` in a `get realms -o json` listing.
+pub fn realm_item<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    list["items"]
+        .as_array()
+        .expect("an items array")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"))
 }
