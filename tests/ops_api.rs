@@ -148,3 +148,69 @@ async fn failed_create_rolls_back_exactly_what_it_made() {
     );
     assert!(h.namespaces().contains(&"kukeon-kept".to_string()));
 }
+
+/// containerd's garbage collector removes an orphaned container snapshot
+/// without unlinking it from its parent layer, which then refuses every
+/// remove ("cannot remove snapshot with child") until the collector takes it
+/// after its image. A cascade must still finish, first time. (This once failed
+/// a CI run: the collector ran between a container's delete and ours.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cascade_finishes_past_a_stale_child_snapshot_record() {
+    let h = Harness::start();
+    let host = host(&h, &h.cgroup_root);
+    let rt = host.runtime().await.unwrap();
+    let req = CreateRequest {
+        name: "stale".into(),
+        namespace: None,
+        labels: BTreeMap::new(),
+    };
+    create_realm(&host, &rt, &req, &mut |_| {}).await.unwrap();
+    let ns = "kukeon-stale";
+    h.import_image(ns);
+    h.ctr_ok(&["-n", ns, "containers", "create", &h.image_ref, "orphan"]);
+    h.ctr_ok(&["-n", ns, "containers", "rm", "--keep-snapshot", "orphan"]);
+    rt.collect_garbage(ns).await.unwrap();
+
+    // The precondition: the orphan is gone and its parent layer refuses.
+    let snaps = h.ctr_ok(&["-n", ns, "snapshots", "ls"]);
+    assert!(
+        !snaps.contains("orphan"),
+        "collector kept the orphan:\n{snaps}"
+    );
+    let layer = snaps
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .find(|k| k.starts_with("sha256:"))
+        .expect("the image's layer snapshot");
+    let out = h.ctr(&["-n", ns, "snapshots", "rm", &layer]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("with child"),
+        "the layer should refuse: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let plan = plan_delete(&host, &rt, "stale").await.unwrap();
+    let opts = DeleteOptions {
+        cascade: true,
+        force: false,
+        grace: Duration::from_secs(1),
+    };
+    let mut steps = Vec::new();
+    execute_delete(&host, &rt, &plan, &opts, &mut |s| {
+        steps.push((s.step, s.removed, s.detail.clone()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("cascade failed: {e}; steps so far: {steps:?}"));
+    let snapshot_steps: Vec<_> = steps.iter().filter(|s| s.0 == "snapshots").collect();
+    assert_eq!(snapshot_steps.len(), 2, "{steps:?}");
+    assert!(
+        snapshot_steps[0]
+            .2
+            .contains("1 held by a stale child record"),
+        "{steps:?}"
+    );
+    assert_eq!(snapshot_steps[1].1, 1, "{steps:?}");
+    assert!(!h.namespaces().contains(&ns.to_string()));
+    assert!(plan_delete(&host, &rt, "stale").await.unwrap().is_gone());
+}

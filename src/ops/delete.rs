@@ -393,14 +393,23 @@ async fn drain_namespace(
         detail: format!("deleted{companion}"),
     });
 
-    // Remaining snapshots, leaves first (a parent cannot go before its children).
-    let removed = remove_snapshots(rt, ns)
+    // Remaining snapshots, leaves first (a parent cannot go before its
+    // children). Parents with a stale child record wait for the images.
+    let (removed, stale) = remove_snapshots(rt, ns)
         .await
         .map_err(|e| fail("snapshots", e))?;
+    let held = if stale.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} held by a stale child record, retried after content",
+            stale.len()
+        )
+    };
     done(DeleteStep {
         step: "snapshots",
         removed,
-        detail: format!("removed{companion}"),
+        detail: format!("removed{companion}{held}"),
     });
 
     let images = rt.list_images(ns).await?;
@@ -437,6 +446,17 @@ async fn drain_namespace(
         removed: content.len(),
         detail: format!("blobs deleted{companion}"),
     });
+
+    if !stale.is_empty() {
+        let removed = sweep_stale_snapshots(rt, ns, stale.len())
+            .await
+            .map_err(|e| fail("snapshots", e))?;
+        done(DeleteStep {
+            step: "snapshots",
+            removed,
+            detail: format!("collected after their images{companion}"),
+        });
+    }
 
     let deleted = rt
         .delete_namespace(ns)
@@ -518,52 +538,91 @@ where
     }
 }
 
-/// Removes every snapshot, leaves first. containerd's garbage collector may
-/// still be removing a child a moment after it stopped being listed, which
-/// makes its parent refuse ("cannot remove snapshot with child"): such a
-/// refusal is retried on the next round, for up to `SNAPSHOT_SETTLE`.
-async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
-    const SNAPSHOT_SETTLE: Duration = Duration::from_secs(5);
+/// Removes every snapshot it can, leaves first, and returns how many went
+/// and the refusals of those left.
+///
+/// A snapshot can refuse with "cannot remove snapshot with child" although
+/// no listed snapshot names it as parent: when containerd's garbage collector
+/// removes an orphaned child (a container's snapshot left behind, or one it
+/// collects in the moment between a container's delete and ours), it does not
+/// unlink the child from its parent. Nothing but the collector can remove
+/// such a parent, and only once nothing references it, so those wait for
+/// `sweep_stale_snapshots` after the images are gone.
+async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<(usize, Vec<String>), String> {
     let mut removed = 0;
+    let mut refused = Vec::new();
     for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
-        let started = std::time::Instant::now();
         loop {
             let snaps = rt
                 .list_snapshots(ns, &snapshotter)
                 .await
                 .map_err(|e| e.to_string())?;
-            if snaps.is_empty() {
-                break;
-            }
             let parents: HashSet<&str> = snaps.iter().filter_map(|s| s.parent.as_deref()).collect();
             let leaves: Vec<_> = snaps
                 .iter()
                 .filter(|s| !parents.contains(s.key.as_str()))
                 .collect();
-            if leaves.is_empty() {
+            if !snaps.is_empty() && leaves.is_empty() {
                 return Err(format!(
                     "snapshots in {snapshotter} form a cycle; cannot order their removal"
                 ));
             }
-            let mut busy = None;
+            let mut progress = false;
+            let mut round_refused = Vec::new();
             for leaf in leaves {
                 match ignore_not_found(rt.remove_snapshot(ns, &snapshotter, &leaf.key).await) {
-                    Ok(_) => removed += 1,
+                    Ok(_) => {
+                        removed += 1;
+                        progress = true;
+                    }
                     Err(e) if e.kind == RuntimeErrorKind::FailedPrecondition => {
-                        busy = Some(format!("snapshot {}: {e}", leaf.key))
+                        round_refused.push(format!("snapshot {}: {e}", leaf.key))
                     }
                     Err(e) => return Err(format!("snapshot {}: {e}", leaf.key)),
                 }
             }
-            if let Some(why) = busy {
-                if started.elapsed() > SNAPSHOT_SETTLE {
-                    return Err(why);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            if !progress {
+                refused.extend(round_refused);
+                break;
             }
         }
     }
-    Ok(removed)
+    Ok((removed, refused))
+}
+
+/// Finishes the snapshots `remove_snapshots` could not remove, once images,
+/// leases and content are gone: most were collected with their images;
+/// for the rest the collector is run once more, then they are removed again.
+/// Returns how many went, counting those the collector took.
+async fn sweep_stale_snapshots(rt: &Runtime, ns: &str, stale: usize) -> Result<usize, String> {
+    let present = count_snapshots(rt, ns).await?;
+    let collected = stale.saturating_sub(present);
+    if present == 0 {
+        return Ok(collected);
+    }
+    rt.collect_garbage(ns).await.map_err(|e| e.to_string())?;
+    let (_, refused) = remove_snapshots(rt, ns).await?;
+    let left = count_snapshots(rt, ns).await?;
+    if left > 0 {
+        let why = refused.first().cloned().unwrap_or_default();
+        return Err(format!(
+            "{left} snapshot(s) in {ns} are still held after the garbage collector ran ({why})"
+        ));
+    }
+    // Every snapshot present then is gone now, collected or removed.
+    Ok(collected + present)
+}
+
+async fn count_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
+    let mut count = 0;
+    for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
+        count += rt
+            .list_snapshots(ns, &snapshotter)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+    }
+    Ok(count)
 }
 
 /// A signal to a task that exited since it was listed is not an error: the

@@ -2,10 +2,10 @@
 //! realm teardown deletes them before the namespace can go.
 
 use containerd_client::services::v1::leases_client::LeasesClient;
-use containerd_client::services::v1::{DeleteRequest, ListRequest};
+use containerd_client::services::v1::{CreateRequest, DeleteRequest, ListRequest};
 use tonic::transport::Channel;
 
-use super::{found, request, Runtime, RuntimeError, MAX_MESSAGE};
+use super::{found, request, Runtime, RuntimeError, RuntimeErrorKind, MAX_MESSAGE};
 
 impl Runtime {
     fn leases_client(&self) -> LeasesClient<Channel> {
@@ -39,5 +39,36 @@ impl Runtime {
             self.unary(&format!("delete lease {id} in {ns}"), client.delete(req))
                 .await,
         )
+    }
+
+    /// Runs containerd's garbage collector now and waits for it. The API has
+    /// no direct call for that, but deleting a lease with `sync` does it, so
+    /// this creates an empty lease and deletes it. The lease expires by
+    /// itself after a minute should this process die in between.
+    pub async fn collect_garbage(&self, ns: &str) -> Result<(), RuntimeError> {
+        let expires = (chrono::Utc::now() + chrono::Duration::minutes(1))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let req = request(
+            CreateRequest {
+                id: String::new(),
+                labels: [("containerd.io/gc.expire".to_string(), expires)].into(),
+            },
+            ns,
+        )?;
+        let mut client = self.leases_client();
+        let lease = self
+            .unary(&format!("create a lease in {ns}"), client.create(req))
+            .await?
+            .lease
+            .map(|l| l.id)
+            .unwrap_or_default();
+        if lease.is_empty() {
+            return Err(RuntimeError::new(
+                RuntimeErrorKind::Other,
+                format!("create a lease in {ns}: containerd returned no lease id"),
+            ));
+        }
+        self.delete_lease(ns, &lease).await.map(|_| ())
     }
 }
