@@ -18,6 +18,8 @@
 //! /run/containerd/runc/<ns>); drop removes the ones that are provably ours.
 #![allow(dead_code)]
 
+pub mod pane;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
