@@ -60,6 +60,12 @@ fn hostile_names_labels_and_secrets_are_refused() {
         2,
         "invalid namespace",
     );
+    // A valid name whose namespace containerd would refuse.
+    one_line_error(
+        &kuke(&h, &["create", "realm", "a--b"]),
+        2,
+        "gives namespace \"kukeon-a--b\", which containerd refuses",
+    );
     one_line_error(
         &kuke(&h, &["create", "realm", "ok", "--label", "novalue"]),
         2,

@@ -138,7 +138,7 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
         labels,
     };
     // Validate before connecting, so bad input never waits on containerd.
-    crate::model::names::validate_realm_name(&req.name).map_err(OpError::usage)?;
+    crate::ops::create::check_request(host, &req)?;
     let rt = host.runtime().await?;
     let report = create_realm(host, &rt, &req, &mut |step| {
         println!(

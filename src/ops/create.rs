@@ -64,12 +64,11 @@ struct Made {
     cgroup_dirs: Vec<PathBuf>,
 }
 
-pub async fn create_realm(
-    host: &Host,
-    rt: &Runtime,
-    req: &CreateRequest,
-    progress: &mut (dyn FnMut(&Step) + Send),
-) -> OpResult<CreateReport> {
+/// Everything about a create request that can be refused without
+/// containerd: the name, the namespace it gives, and a namespace already
+/// claimed by another realm. Returns the namespace. The CLI calls it before
+/// connecting, so bad input never waits on the daemon.
+pub fn check_request(host: &Host, req: &CreateRequest) -> OpResult<String> {
     validate_realm_name(&req.name).map_err(OpError::usage)?;
     if let Some(ns) = &req.namespace {
         validate_namespace(ns).map_err(OpError::usage)?;
@@ -80,6 +79,13 @@ pub async fn create_realm(
         .namespace
         .clone()
         .unwrap_or_else(|| host.store.default_namespace(name));
+    // A valid realm name can still make a namespace containerd refuses
+    // ("a--b" gives "kukeon-a--b"); say so before anything is made.
+    if req.namespace.is_none() && validate_namespace(&wanted).is_err() {
+        return Err(OpError::usage(format!(
+            "realm name {name:?} gives namespace {wanted:?}, which containerd refuses (separators must not touch); choose another name or give --namespace"
+        )));
+    }
     if let Ok(entries) = host.store.list() {
         let owner = entries.iter().find(|e| {
             e.name != name
@@ -94,6 +100,19 @@ pub async fn create_realm(
             )));
         }
     }
+    Ok(wanted)
+}
+
+/// Creates a realm, or repairs the parts of an existing one that are
+/// missing: record, namespace, cgroup. A failure undoes what this call made.
+pub async fn create_realm(
+    host: &Host,
+    rt: &Runtime,
+    req: &CreateRequest,
+    progress: &mut (dyn FnMut(&Step) + Send),
+) -> OpResult<CreateReport> {
+    check_request(host, req)?;
+    let name = req.name.as_str();
     let mut made = Made::default();
     let mut steps = Vec::new();
     let mut report = |step: Step, steps: &mut Vec<Step>| {

@@ -346,7 +346,13 @@ impl RealmStore {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<RealmDoc, (Option<usize>, String)> {
-        match self.layout {
+        Self::decode_as(self.layout, bytes)
+    }
+
+    /// Parses a record's bytes as `layout` stores them; the error carries the
+    /// line when the parser knows it. Public for the fuzz targets.
+    pub fn decode_as(layout: Layout, bytes: &[u8]) -> Result<RealmDoc, (Option<usize>, String)> {
+        match layout {
             Layout::Docs => {
                 let text = std::str::from_utf8(bytes)
                     .map_err(|e| (None, format!("record is not UTF-8: {e}")))?;
@@ -373,7 +379,12 @@ impl RealmStore {
     }
 
     fn encode(&self, doc: &RealmDoc) -> io::Result<Vec<u8>> {
-        match self.layout {
+        Self::encode_as(self.layout, doc)
+    }
+
+    /// A record's bytes as `layout` stores them.
+    pub fn encode_as(layout: Layout, doc: &RealmDoc) -> io::Result<Vec<u8>> {
+        match layout {
             Layout::Docs => serde_yaml_ng::to_string(doc)
                 .map(String::into_bytes)
                 .map_err(io::Error::other),
