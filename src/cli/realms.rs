@@ -149,9 +149,18 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
         );
     })
     .await?;
+    // Concurrent or repeated creates: exactly one says created; the others
+    // say the realm already exists (exit 0, create is idempotent).
+    let existed = report
+        .steps
+        .first()
+        .is_some_and(|s| s.outcome == crate::ops::create::Outcome::Existed);
     println!(
-        "realm {:?} is Ready (namespace {}, cgroup {})",
-        report.realm, report.namespace, report.cgroup_path
+        "realm {:?} {}is Ready (namespace {}, cgroup {})",
+        report.realm,
+        if existed { "already exists and " } else { "" },
+        report.namespace,
+        report.cgroup_path
     );
     Ok(())
 }

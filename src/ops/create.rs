@@ -141,6 +141,10 @@ pub async fn create_realm(
     };
     let mut doc = match existing {
         Some(doc) => {
+            // Why: the directory check above ran before the lock; a
+            // concurrent create may have made the realm meanwhile, and a
+            // failure here must never roll back (remove) its record.
+            made.realm_dir = None;
             if let Some(ns) = &req.namespace {
                 if *ns != host.namespace_of(&doc) {
                     return Err(OpError::usage(format!(

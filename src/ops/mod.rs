@@ -69,9 +69,16 @@ impl Host {
         format!("{}/{}", self.cgroup_root.trim_end_matches('/'), realm)
     }
 
-    /// Connects to containerd, bounded by the configured timeout.
+    /// Connects to containerd and checks that it answers, each bounded by
+    /// the configured timeout.
     pub async fn runtime(&self) -> OpResult<Runtime> {
-        Ok(Runtime::connect(&self.settings.containerd_socket, self.settings.timeout).await?)
+        let rt = Runtime::connect(&self.settings.containerd_socket, self.settings.timeout).await?;
+        // Why: the connect succeeds against a socket that accepts and never
+        // answers (a hung daemon). Without this probe `create realm` wrote
+        // its record first and, on an existing realm, marked it Failed when
+        // the namespace call timed out; the console said "connected".
+        rt.version().await?;
+        Ok(rt)
     }
 
     /// The namespace and cgroup group of a realm, from its record when it has

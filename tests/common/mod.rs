@@ -367,6 +367,69 @@ impl Harness {
     pub fn leftover_shims(&self) -> Vec<u32> {
         shims_of(&self.socket)
     }
+
+    /// Stops the daemon as an operator does (SIGTERM, SIGKILL after 10 s)
+    /// and reaps it. Shims and their tasks keep running; `start_daemon`
+    /// brings the daemon back on the same socket, config and state.
+    pub fn stop_daemon(&mut self) {
+        let Some(mut child) = self.daemon.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let started = Instant::now();
+        while matches!(child.try_wait(), Ok(None)) {
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+            }
+            sleep(Duration::from_millis(10));
+        }
+        let _ = child.wait();
+    }
+
+    /// Starts the daemon again after `stop_daemon` and waits until its
+    /// socket accepts connections (its log is appended to).
+    pub fn start_daemon(&mut self) {
+        assert!(self.daemon.is_none(), "the daemon is already running");
+        let log = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.log)
+            .expect("open containerd log");
+        let log_err = log.try_clone().expect("dup containerd log");
+        let mut child = Command::new("containerd")
+            .arg("--config")
+            .arg(self.dir.join("config.toml"))
+            .env("PATH", daemon_path())
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn containerd: {e}"));
+        self.daemon_pid = child.id();
+        let started = Instant::now();
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "containerd exited on restart ({status}):\n{}",
+                    tail(&self.log, 30)
+                );
+            }
+            if started.elapsed() > SOCKET_WAIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "restarted containerd did not listen within {SOCKET_WAIT:?}:\n{}",
+                    tail(&self.log, 30)
+                );
+            }
+            sleep(Duration::from_millis(5));
+        }
+        self.daemon = Some(child);
+    }
 }
 
 impl Drop for Harness {
