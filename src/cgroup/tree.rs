@@ -300,9 +300,46 @@ fn rmdir_retry(path: &Path, deadline: Instant) -> io::Result<bool> {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 thread::sleep(RETRY_SLEEP);
             }
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                let held = holders(path);
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cgroup {} is busy{held}", path.display()),
+                ));
+            }
             Err(e) => return Err(at("rmdir", path, e)),
         }
     }
+}
+
+/// What keeps a cgroup from going: `: pid 123 (sleep), pid 456 (sh) still
+/// run in it; stop them`, or empty when its `cgroup.procs` names nobody.
+fn holders(dir: &Path) -> String {
+    const SHOWN: usize = 5;
+    let pids: Vec<String> = fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    if pids.is_empty() {
+        return String::new();
+    }
+    let mut named: Vec<String> = pids
+        .iter()
+        .take(SHOWN)
+        .map(|pid| {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            // comm is the process's own choice: keep it printable.
+            let comm: String = comm.trim().chars().filter(|c| !c.is_control()).collect();
+            format!("pid {pid} ({comm})")
+        })
+        .collect();
+    if pids.len() > SHOWN {
+        named.push(format!("{} more", pids.len() - SHOWN));
+    }
+    let verb = if pids.len() == 1 { "runs" } else { "run" };
+    let them = if pids.len() == 1 { "it" } else { "them" };
+    format!(": {} still {verb} in it; stop {them}", named.join(", "))
 }
 
 /// See `Cgroups::remove`. The retry budget is shared by the whole subtree.

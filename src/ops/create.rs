@@ -123,13 +123,17 @@ pub async fn create_realm(
     // Step 1: the record, under the realm's lock for the whole create so
     // concurrent creates of one realm serialize and only one says "created".
     let realm_dir = host.store.realm_dir(name);
-    if !realm_dir.exists() {
+    if realm_dir.symlink_metadata().is_err() {
         made.realm_dir = Some(realm_dir.clone());
     }
+    let what = match made.realm_dir {
+        Some(_) => "cannot create the realm directory",
+        None => "cannot lock the realm directory",
+    };
     let lock = host
         .store
         .lock(name)
-        .map_err(|e| OpError::io("cannot create the realm directory", &realm_dir, &e))?;
+        .map_err(|e| OpError::io(what, &realm_dir, &e))?;
     let existing = match host.store.entry(name).map(|e| e.record) {
         Some(Ok(doc)) => Some(doc),
         Some(Err(err)) if made.realm_dir.is_none() && err.message != "record is missing" => {

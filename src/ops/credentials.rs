@@ -121,7 +121,7 @@ fn modify_record<T>(
     let lock = host
         .store
         .lock(realm)
-        .map_err(|e| OpError::io("cannot lock", &path, &e))?;
+        .map_err(|e| OpError::io("cannot lock the record", &path, &e))?;
     // Re-read under the lock: another writer may have changed it meanwhile.
     let mut doc = host
         .store
@@ -131,6 +131,6 @@ fn modify_record<T>(
     doc.status_mut().updated_at = Some(now_rfc3339());
     host.store
         .write_record(&doc, &lock)
-        .map_err(|e| OpError::io("cannot write", &path, &e))?;
+        .map_err(|e| OpError::io("cannot write the record", &path, &e))?;
     Ok(result)
 }

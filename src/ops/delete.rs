@@ -271,6 +271,7 @@ pub async fn execute_delete(
 ) -> OpResult<Vec<DeleteStep>> {
     check_plan(plan, opts)?;
     let name = plan.realm.as_str();
+    check_removable(host, name)?;
     let ns = plan.namespace.as_str();
     let mut steps = Vec::new();
     let mut done = |step: DeleteStep, steps: &mut Vec<DeleteStep>| {
@@ -334,6 +335,35 @@ pub async fn execute_delete(
         &mut steps,
     );
     Ok(steps)
+}
+
+/// Refuses, before anything is torn down, a delete whose last step (the
+/// realm's files) cannot succeed, such as on a read-only run path: otherwise
+/// the namespace and cgroup would go and the record would stay behind.
+fn check_removable(host: &Host, name: &str) -> OpResult<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut dirs = Vec::new();
+    if host.store.linked_dir(name).is_none() {
+        dirs.push(host.store.realm_dir(name));
+    }
+    dirs.push(host.store.realms_root());
+    for dir in dirs {
+        let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            continue;
+        };
+        // SAFETY: access(2) on a valid NUL-terminated path.
+        if unsafe { libc::access(path.as_ptr(), libc::W_OK) } == 0 {
+            continue;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::NotFound {
+            return Err(OpError::failed(format!(
+                "delete realm {name:?} refused, nothing was deleted: {}",
+                OpError::io("cannot remove files in", &dir, &err).message
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// BuildKit keeps build history in a companion namespace next to the realm's.

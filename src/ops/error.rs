@@ -32,7 +32,8 @@ impl OpError {
         }
     }
 
-    /// A filesystem error on `path`, with the privilege hint when that is the cause.
+    /// A filesystem error on `path`, with the fix when the cause has an obvious
+    /// one (privilege, a read-only or full file system).
     pub fn io(what: &str, path: &std::path::Path, err: &std::io::Error) -> Self {
         if err.kind() == std::io::ErrorKind::PermissionDenied {
             OpError::failed(format!(
@@ -40,7 +41,13 @@ impl OpError {
                 path.display()
             ))
         } else {
-            OpError::failed(format!("{what} {}: {err}", path.display()))
+            // The OS message names the problem; say what fixes it too.
+            let fix = match err.raw_os_error() {
+                Some(libc::EROFS) => "; remount it read-write and retry",
+                Some(libc::ENOSPC) | Some(libc::EDQUOT) => "; free space on it and retry",
+                _ => "",
+            };
+            OpError::failed(format!("{what} {}: {err}{fix}", path.display()))
         }
     }
 

@@ -240,8 +240,9 @@ impl RealmStore {
 
     /// Realm directory names, sorted, without reading any record: what a
     /// sampler needs each tick. The entry type comes from the directory
-    /// listing itself (no stat per entry) and symlinks are not followed, so
-    /// a linked directory cannot lead out of the run path.
+    /// listing itself (no stat per entry). A symlink is listed (so it shows
+    /// as an Invalid realm instead of vanishing) but never followed: see
+    /// `linked_dir`.
     pub fn realm_dirs(&self) -> io::Result<Vec<String>> {
         let read = match std::fs::read_dir(self.realms_root()) {
             Ok(read) => read,
@@ -254,7 +255,8 @@ impl RealmStore {
             let Ok(name) = item.file_name().into_string() else {
                 continue;
             };
-            if item.file_type().is_ok_and(|t| t.is_dir()) && self.listable(&name) {
+            if item.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink()) && self.listable(&name)
+            {
                 dirs.push(name);
             }
         }
@@ -267,15 +269,19 @@ impl RealmStore {
     /// so any write changes it.
     pub fn record_stamp(&self, name: &str) -> Option<RecordStamp> {
         use std::os::unix::fs::MetadataExt;
+        if self.linked_dir(name).is_some() {
+            return None;
+        }
         let meta = self.record_path(name).symlink_metadata().ok()?;
         Some((meta.modified().ok()?, meta.len(), meta.ino()))
     }
 
-    /// `None` when the realm directory does not exist at all.
+    /// `None` when the realm directory does not exist at all. A realm
+    /// directory that is a symlink is an entry with an error, never followed.
     pub fn entry(&self, name: &str) -> Option<RealmEntry> {
         let dir = self.realm_dir(name);
         let meta = dir.symlink_metadata().ok()?;
-        if !meta.is_dir() {
+        if !meta.is_dir() && !meta.file_type().is_symlink() {
             return None;
         }
         Some(RealmEntry {
@@ -286,30 +292,62 @@ impl RealmStore {
         })
     }
 
+    /// Why the realm directory must not be entered: it is a symlink, which
+    /// could lead out of the run path (reads would then show, and writes
+    /// change, files elsewhere). `None` for a real or missing directory.
+    pub fn linked_dir(&self, name: &str) -> Option<RecordError> {
+        let dir = self.realm_dir(name);
+        let meta = dir.symlink_metadata().ok()?;
+        if !meta.file_type().is_symlink() {
+            return None;
+        }
+        let target = std::fs::read_link(&dir)
+            .map(|t| format!(" to {}", t.display()))
+            .unwrap_or_default();
+        Some(RecordError {
+            message: format!(
+                "realm directory is a symlink{target}; refusing to follow it out of the run path (remove the link)"
+            ),
+            file: dir,
+            line: None,
+        })
+    }
+
     pub fn read_record(&self, name: &str) -> Result<RealmDoc, RecordError> {
+        if let Some(linked) = self.linked_dir(name) {
+            return Err(linked);
+        }
         let file = self.record_path(name);
         let err = |line: Option<usize>, message: String| RecordError {
             file: file.clone(),
             line,
             message,
         };
-        let mut handle = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&file)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => err(None, "record is missing".into()),
-                io::ErrorKind::PermissionDenied => err(None, PERMISSION_DENIED.into()),
-                _ if e.raw_os_error() == Some(libc::ELOOP) => {
-                    err(None, "record is a symlink; refusing to follow it".into())
-                }
-                _ => err(None, e.to_string()),
-            })?;
-        let len = handle.metadata().map(|m| m.len()).unwrap_or(0);
+        let handle = open_record(&file).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => err(None, "record is missing".into()),
+            io::ErrorKind::PermissionDenied => err(None, PERMISSION_DENIED.into()),
+            _ if e.raw_os_error() == Some(libc::ELOOP) => {
+                err(None, "record is a symlink; refusing to follow it".into())
+            }
+            _ => err(None, e.to_string()),
+        })?;
+        let meta = handle
+            .metadata()
+            .map_err(|e| err(None, format!("cannot read record: {e}")))?;
+        // A FIFO or device would block the open's reader or never end.
+        if !meta.is_file() {
+            return Err(err(
+                None,
+                "record is not a regular file; refusing to read it".into(),
+            ));
+        }
+        let len = meta.len();
         if len > MAX_RECORD_BYTES {
             return Err(err(
                 None,
-                format!("record is {len} bytes, larger than the 1 MiB limit"),
+                format!(
+                    "record is {len} bytes, larger than the 1 MiB limit for a record; refusing to read it"
+                ),
             ));
         }
         // Kukeon's readers hold the sidecar lock shared; take it when it exists
@@ -322,9 +360,17 @@ impl RealmStore {
             _ => None,
         };
         let mut bytes = Vec::new();
+        // Bounded too: the file may grow after the size check.
         handle
+            .take(MAX_RECORD_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| err(None, format!("cannot read record: {e}")))?;
+        if bytes.len() as u64 > MAX_RECORD_BYTES {
+            return Err(err(
+                None,
+                "record grew past the 1 MiB limit while read".into(),
+            ));
+        }
         let doc = self
             .decode(&bytes)
             .map_err(|(line, message)| err(line, message))?;
@@ -399,7 +445,12 @@ impl RealmStore {
     }
 
     /// Takes the realm's writer lock, creating its directory if needed.
+    /// Refused when the realm directory is a symlink: the lock and the record
+    /// would be written wherever it points.
     pub fn lock(&self, name: &str) -> io::Result<RealmLock> {
+        if let Some(linked) = self.linked_dir(name) {
+            return Err(io::Error::other(linked.message));
+        }
         let dir = self.realm_dir(name);
         std::fs::create_dir_all(&dir)?;
         let guard = lock_exclusive(&self.lock_path(name))?;
@@ -425,7 +476,11 @@ impl RealmStore {
         if self.layout == Layout::Docs {
             return write_atomic(&path, &self.encode(doc)?, 0o600);
         }
-        let current = match std::fs::read(&path) {
+        let current = match open_record(&path).and_then(|f| {
+            let mut bytes = Vec::new();
+            f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        }) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
@@ -466,6 +521,9 @@ impl RealmStore {
     /// Spaces of a realm: subdirectories holding `space.yaml` (documented
     /// layout) or `metadata.json` (Kukeon's, reserved directories skipped).
     pub fn spaces(&self, name: &str) -> Vec<String> {
+        if self.linked_dir(name).is_some() {
+            return Vec::new();
+        }
         let Ok(read) = std::fs::read_dir(self.realm_dir(name)) else {
             return Vec::new();
         };
@@ -487,6 +545,9 @@ impl RealmStore {
     /// `space/stack/cell`), for drill-down and cascade plans.
     pub fn scopes(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();
+        if self.linked_dir(name).is_some() {
+            return out;
+        }
         self.collect_scopes(&self.realm_dir(name), "", 0, &mut out);
         out
     }
@@ -523,11 +584,14 @@ impl RealmStore {
     }
 
     /// Every file and directory under the realm directory, deepest first,
-    /// the realm directory itself last. Symlinks are listed, never followed.
+    /// the realm directory itself last. Symlinks are listed, never followed
+    /// (a realm directory that is a symlink is just that link).
     pub fn subtree(&self, name: &str) -> Vec<PathBuf> {
         let root = self.realm_dir(name);
-        if root.symlink_metadata().map(|m| !m.is_dir()).unwrap_or(true) {
-            return Vec::new();
+        match root.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => return vec![root],
+            Ok(m) if m.is_dir() => {}
+            _ => return Vec::new(),
         }
         let mut out = Vec::new();
         collect_bottom_up(&root, &mut out);
@@ -548,6 +612,15 @@ impl RealmStore {
         }
         Ok(paths)
     }
+}
+
+/// Opens a record for reading without following a symlink (ELOOP) and
+/// without blocking on a FIFO; the caller checks it is a regular file.
+fn open_record(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
 }
 
 fn collect_bottom_up(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -654,6 +727,36 @@ mod tests {
         std::os::unix::fs::symlink("/etc/hostname", store.record_path("s")).unwrap();
         let err = store.read_record("s").unwrap_err();
         assert!(err.message.contains("symlink"), "{err}");
+    }
+
+    #[test]
+    fn symlinked_realm_dir_is_listed_invalid_and_never_entered() {
+        let (d, store) = store();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join("space1")).unwrap();
+        std::fs::write(outside.path().join("space1/space.yaml"), "kind: Space\n").unwrap();
+        std::os::unix::fs::symlink(outside.path(), store.realm_dir("l")).unwrap();
+        assert_eq!(store.realm_dirs().unwrap(), ["l"]);
+        let err = store.entry("l").unwrap().record.unwrap_err();
+        assert!(err.message.contains("symlink"), "{err}");
+        assert!(store.spaces("l").is_empty() && store.scopes("l").is_empty());
+        assert_eq!(store.subtree("l"), [store.realm_dir("l")]);
+        assert!(store.lock("l").is_err(), "no lock written through the link");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+        store.remove_realm_dir("l").unwrap();
+        assert!(outside.path().join("space1/space.yaml").exists());
+        drop(d);
+    }
+
+    #[test]
+    fn fifo_record_is_refused_without_blocking() {
+        let (_d, store) = store();
+        std::fs::create_dir_all(store.realm_dir("f")).unwrap();
+        let path = std::ffi::CString::new(store.record_path("f").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let err = store.read_record("f").unwrap_err();
+        assert!(err.message.contains("not a regular file"), "{err}");
     }
 
     #[test]
