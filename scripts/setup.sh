@@ -41,6 +41,8 @@ have tar || missing+=(tar)
 have script || missing+=(bsdutils)
 # tmux runs the console on a virtual terminal for tests/console_e2e.rs and screenshots.
 have tmux || missing+=(tmux)
+# strace shows tests/secrets.rs how the record's temp file is created (mode 0600 from the start).
+have strace || missing+=(strace)
 for c in sha256sum stat printf mktemp; do
     if ! have "$c"; then missing+=(coreutils); break; fi
 done

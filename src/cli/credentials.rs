@@ -10,7 +10,11 @@ use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("secret").required(true).args(["password_stdin", "from_file"]))]
+#[command(
+    group = clap::ArgGroup::new("secret").args(["password_stdin", "from_file"]),
+    after_help = "The password is read from standard input (--password-stdin) or a file \
+(--from-file), never from the command line, where every user sees it in ps."
+)]
 pub struct CreateArgs {
     pub realm: String,
     /// Registry server, e.g. registry.example.com:5000
@@ -24,6 +28,10 @@ pub struct CreateArgs {
     /// Read the password from a file
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
+    /// Refused with the reason (not clap's "unexpected argument"): a password
+    /// on the command line is visible to every user in `ps` and shell history.
+    #[arg(long, hide = true, num_args = 0..=1, allow_hyphen_values = true)]
+    pub password: Option<Option<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -37,6 +45,18 @@ pub struct DeleteArgs {
 }
 
 pub fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
+    if args.password.is_some() {
+        return Err(OpError::usage(
+            "--password is not accepted: a password on the command line is visible to every user in ps; pipe it with --password-stdin or give --from-file FILE",
+        ));
+    }
+    // Checked here rather than by a required clap group, so that the group's
+    // usage line does not have to name the hidden --password.
+    if !args.password_stdin && args.from_file.is_none() {
+        return Err(OpError::usage(
+            "no password given: pipe it with --password-stdin or give --from-file FILE",
+        ));
+    }
     let raw = match &args.from_file {
         Some(path) => std::fs::read(path)
             .map_err(|e| OpError::io("cannot read the password file", path, &e))?,

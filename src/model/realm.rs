@@ -67,7 +67,8 @@ pub struct Spec {
     pub extra: Mapping,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// Debug is written by hand (below): it masks the password.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryCredential {
     #[serde(default)]
@@ -161,17 +162,7 @@ impl RealmDoc {
     pub fn masked(&self) -> RealmDoc {
         let mut doc = self.clone();
         for c in &mut doc.spec.registry_credentials {
-            c.password = MASK.into();
-            // Fields other tools add (Docker's `auth`, `identitytoken`, ...).
-            for (key, value) in c.extra.iter_mut() {
-                let key = key.as_str().unwrap_or("").to_ascii_lowercase();
-                if ["pass", "token", "auth", "secret"]
-                    .iter()
-                    .any(|k| key.contains(k))
-                {
-                    *value = serde_yaml_ng::Value::String(MASK.into());
-                }
-            }
+            c.mask();
         }
         doc
     }
@@ -198,6 +189,48 @@ pub fn default_namespace(realm: &str) -> String {
 impl RegistryCredential {
     pub fn server(&self) -> &str {
         self.server_address.as_deref().unwrap_or("")
+    }
+
+    /// Replaces the password, and fields other tools add (Docker's `auth`,
+    /// `identitytoken`, ...), by the mask.
+    pub fn mask(&mut self) {
+        self.password = MASK.into();
+        for (key, value) in self.extra.iter_mut() {
+            let key = key.as_str().unwrap_or("").to_ascii_lowercase();
+            if ["pass", "token", "auth", "secret"]
+                .iter()
+                .any(|k| key.contains(k))
+            {
+                *value = serde_yaml_ng::Value::String(MASK.into());
+            }
+        }
+    }
+}
+
+/// Masked, like every other way out: a record printed with `{:?}` (an
+/// assertion, a panic message, a log line) must not carry the password, and
+/// `RealmDoc`'s derived Debug prints its credentials through this.
+impl std::fmt::Debug for RegistryCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.clone();
+        shown.mask();
+        f.debug_struct("RegistryCredential")
+            .field("username", &shown.username)
+            .field("password", &shown.password)
+            .field("server_address", &shown.server_address)
+            .field("extra", &shown.extra)
+            .finish()
+    }
+}
+
+/// A password on its way from a form to the store. Debug prints the mask, so
+/// a request or message printed with `{:?}` does not carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
     }
 }
 
@@ -256,5 +289,29 @@ mod tests {
             "secret-looking extra fields are masked too"
         );
         assert!(text.contains(MASK));
+    }
+
+    #[test]
+    fn debug_prints_never_carry_a_password() {
+        let mut doc = RealmDoc::new("m", "ns", Default::default());
+        doc.spec.registry_credentials.push(RegistryCredential {
+            username: "u".into(),
+            password: "hunter2-dbg".into(),
+            server_address: Some("r.io".into()),
+            extra: Mapping::new(),
+        });
+        doc.spec.registry_credentials[0]
+            .extra
+            .insert("auth".into(), "dTpodW50ZXIyLWRiZw==".into());
+        for text in [format!("{doc:?}"), format!("{doc:#?}")] {
+            assert!(!text.contains("hunter2-dbg"), "{text}");
+            assert!(!text.contains("dTpodW50ZXIyLWRiZw=="), "{text}");
+            assert!(text.contains(MASK) && text.contains("r.io"), "{text}");
+        }
+        // The document itself still holds the password: only Debug masks.
+        assert_eq!(doc.spec.registry_credentials[0].password, "hunter2-dbg");
+        let secret = Secret("hunter2-dbg".into());
+        assert_eq!(format!("{secret:?}"), MASK);
+        assert_eq!(format!("{:?}", Some(&secret)), format!("Some({MASK})"));
     }
 }

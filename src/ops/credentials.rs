@@ -15,12 +15,24 @@ pub enum CredentialChange {
 }
 
 /// A credential as shown: the password is the mask unless revealed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialView {
     pub server: String,
     pub username: String,
     pub password: String,
+}
+
+/// Always masked, even for a revealed view: `--show-secrets` asks for the
+/// output, not for every `{:?}` of it.
+impl std::fmt::Debug for CredentialView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialView")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &MASK)
+            .finish()
+    }
 }
 
 /// Adds a credential, or replaces the password of the entry with the same

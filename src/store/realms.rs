@@ -410,7 +410,7 @@ impl RealmStore {
                         Some(at) => message[..at].to_string(),
                         None => message,
                     };
-                    (line, message)
+                    (line, hide_values(&message))
                 })
             }
             Layout::Kukeon => serde_json::from_slice(bytes).map_err(|e| {
@@ -419,7 +419,7 @@ impl RealmStore {
                     Some(at) => message[..at].to_string(),
                     None => message,
                 };
-                (Some(e.line()), message)
+                (Some(e.line()), hide_values(&message))
             }),
         }
     }
@@ -623,6 +623,48 @@ fn open_record(path: &Path) -> io::Result<std::fs::File> {
         .open(path)
 }
 
+/// Drops the values serde quotes in a parse error (`string "..."`,
+/// ``integer `...` ``, ...). Why: a record holds passwords, and one in the
+/// wrong place or of the wrong type ("password": 12345678) would otherwise be
+/// printed by `get realms`, the console and every command that reads the
+/// record. The file and line already say where to look.
+fn hide_values(message: &str) -> String {
+    const QUOTED: [(&str, char); 4] = [
+        ("string \"", '"'),
+        ("integer `", '`'),
+        ("floating point `", '`'),
+        ("character `", '`'),
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let next = QUOTED
+            .iter()
+            .filter_map(|&(open, close)| rest.find(open).map(|at| (at, open, close)))
+            .min_by_key(|&(at, ..)| at);
+        let Some((at, open, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at]);
+        out.push_str(open[..open.len() - 1].trim_end());
+        out.push_str(" (value not shown)");
+        // Skip to after the closing quote; a string's quote may be escaped.
+        let body = &rest[at + open.len()..];
+        let mut chars = body.char_indices();
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            if c == '\\' && close == '"' {
+                chars.next();
+            } else if c == close {
+                end = i + c.len_utf8();
+                break;
+            }
+        }
+        rest = &body[end..];
+    }
+}
+
 fn collect_bottom_up(dir: &Path, out: &mut Vec<PathBuf>) {
     if let Ok(read) = std::fs::read_dir(dir) {
         let mut children: Vec<_> = read.flatten().map(|e| e.path()).collect();
@@ -718,6 +760,46 @@ mod tests {
         assert_eq!(store.remove_realm_dir("r").unwrap(), tree);
         assert!(!store.realm_dir("r").exists());
         assert!(store.remove_realm_dir("r").unwrap().is_empty());
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_record_values() {
+        assert_eq!(
+            hide_values(r#"invalid type: string "hun\"ter2", expected a sequence"#),
+            "invalid type: string (value not shown), expected a sequence"
+        );
+        assert_eq!(
+            hide_values("invalid type: integer `12345678`, expected a string"),
+            "invalid type: integer (value not shown), expected a string"
+        );
+        assert_eq!(
+            hide_values("duplicate field `password`"),
+            "duplicate field `password`"
+        );
+        assert_eq!(
+            hide_values(r#"invalid value: string "unterminated"#),
+            "invalid value: string (value not shown)"
+        );
+        let (_d, store) = store();
+        std::fs::create_dir_all(store.realm_dir("p")).unwrap();
+        std::fs::write(
+            store.record_path("p"),
+            "metadata:\n  name: p\nspec:\n  registryCredentials:\n  - pw-Wrong-Place\n",
+        )
+        .unwrap();
+        let err = store.read_record("p").unwrap_err();
+        assert!(!err.to_string().contains("pw-Wrong-Place"), "{err}");
+        assert!(err.to_string().contains("realm.yaml:5:"), "{err}");
+        let (_k, kukeon) = kukeon_store();
+        std::fs::create_dir_all(kukeon.realm_dir("n")).unwrap();
+        std::fs::write(
+            kukeon.record_path("n"),
+            r#"{"metadata":{"name":"n"},"spec":{"registryCredentials":[{"username":"u","password":90210733}]}}"#,
+        )
+        .unwrap();
+        let err = kukeon.read_record("n").unwrap_err();
+        assert!(!err.to_string().contains("90210733"), "{err}");
+        assert!(err.to_string().contains("expected a string"), "{err}");
     }
 
     #[test]

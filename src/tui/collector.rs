@@ -499,7 +499,7 @@ impl Collector {
                     username,
                     password,
                 } => {
-                    let result = upsert_credential(&host, &realm, &server, &username, &password)
+                    let result = upsert_credential(&host, &realm, &server, &username, &password.0)
                         .map(|change| {
                             let verb = match change {
                                 CredentialChange::Added => "added",

@@ -85,7 +85,8 @@ pub enum Request {
         realm: String,
         server: String,
         username: String,
-        password: String,
+        /// Debug prints the mask.
+        password: crate::model::realm::Secret,
     },
     DeleteCredential {
         realm: String,

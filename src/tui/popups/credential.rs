@@ -124,7 +124,7 @@ impl CredentialForm {
                             realm: self.realm.clone(),
                             server: self.server.value(),
                             username: self.username.value(),
-                            password: self.password.value(),
+                            password: crate::model::realm::Secret(self.password.value()),
                         }],
                     );
                 }
@@ -226,12 +226,17 @@ mod tests {
                 ..
             }] => {
                 assert_eq!(
-                    (server.as_str(), username.as_str(), password.as_str()),
+                    (server.as_str(), username.as_str(), password.0.as_str()),
                     ("registry.example.com", "robot", "s3cret")
                 );
             }
             other => panic!("{other:?}"),
         }
+        let shown = format!("{requests:?} {form:?}");
+        assert!(
+            !shown.contains("s3cret"),
+            "Debug shows the password: {shown}"
+        );
         assert!(form.saving);
         form.on_error("disk full".into());
         assert!(!form.saving && form.error.is_some());

@@ -9,12 +9,28 @@ pub const MASK_CHAR: char = '•';
 /// Longer values are refused as typed; no realm, label or password needs more.
 pub const MAX_CHARS: usize = 1024;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Debug is written by hand (below): a masked field's value is not shown.
+#[derive(Clone, Default, PartialEq)]
 pub struct TextInput {
     chars: Vec<char>,
     /// Cursor position in chars, 0..=len.
     cursor: usize,
     masked: bool,
+}
+
+/// A masked field (a password) prints neither its value nor its length, so a
+/// form printed with `{:?}` carries no secret.
+impl std::fmt::Debug for TextInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("TextInput");
+        if self.masked {
+            s.field("value", &crate::model::realm::MASK);
+        } else {
+            s.field("value", &self.value())
+                .field("cursor", &self.cursor);
+        }
+        s.field("masked", &self.masked).finish()
+    }
 }
 
 impl TextInput {
@@ -271,6 +287,9 @@ mod tests {
         let (shown, col) = input.visible(20);
         assert_eq!((shown.as_str(), col), ("•••••••", 7));
         assert!(!format!("{:?}", input.visible(3)).contains("hunter"));
+        let debug = format!("{input:?}");
+        assert!(!debug.contains("hunter") && !debug.contains('7'), "{debug}");
+        assert!(format!("{:?}", typed("plain")).contains("plain"));
         assert_eq!(input.value(), "hunter2");
     }
 
