@@ -54,7 +54,8 @@ fn exit_on_clap_error(err: clap::Error) -> ! {
             line = format!("{line} {next}");
         }
     }
-    eprintln!("{line}; see --help");
+    // clap echoes the offending argument raw; show it inert like every other error.
+    eprintln!("{}; see --help", cli::output::inert(&line));
     std::process::exit(2);
 }
 

@@ -69,7 +69,13 @@ pub fn delete_credential(
     server: &str,
     username: Option<&str>,
 ) -> OpResult<usize> {
-    validate_server(server).map_err(OpError::usage)?;
+    // Only emptiness is refused: this matches an existing entry exactly, and
+    // one written by another tool may hold characters a new one may not.
+    if server.is_empty() {
+        return Err(OpError::usage(
+            "invalid --server: it is empty; give the server of the credential to remove",
+        ));
+    }
     modify_record(host, realm, |doc| {
         let creds = &mut doc.spec.registry_credentials;
         let before = creds.len();
