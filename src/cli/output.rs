@@ -18,7 +18,8 @@ pub enum Format {
 pub fn print_structured<T: Serialize>(value: &T, format: Format) -> OpResult<()> {
     let text = match format {
         Format::Json => serde_json::to_string_pretty(value)
-            .map(|mut s| {
+            .map(|s| {
+                let mut s = json_inert(&s);
                 s.push('\n');
                 s
             })
@@ -27,6 +28,25 @@ pub fn print_structured<T: Serialize>(value: &T, format: Format) -> OpResult<()>
             .map_err(|e| OpError::failed(format!("cannot encode YAML: {e}")))?,
     };
     write_stdout(&text)
+}
+
+/// serde_json escapes only C0 controls; C1 controls and bidi/zero-width
+/// characters would reach a terminal raw. They can only occur inside JSON
+/// strings, where `\uXXXX` is the same character to every JSON reader, so
+/// the document stays faithful and becomes inert.
+fn json_inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if ('\u{80}'..='\u{9f}').contains(&c) || crate::model::names::is_invisible(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", unit));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn write_stdout(text: &str) -> OpResult<()> {
@@ -187,6 +207,17 @@ mod tests {
             assert!(line.ends_with(want));
         }
         assert!(lines[3].starts_with("a\\u{200b}\\u{61c}\\u{e0041}"));
+    }
+
+    #[test]
+    fn json_stays_faithful_and_inert() {
+        let value = serde_json::json!({"k": "a\u{9b}b\u{202e}c\u{e0041}\u{1b}"});
+        let mut text = Vec::new();
+        let s = json_inert(&serde_json::to_string(&value).unwrap());
+        text.extend(s.chars().filter(|c| !c.is_ascii()));
+        assert!(text.is_empty(), "{s}");
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]
