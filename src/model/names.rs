@@ -125,13 +125,22 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
     let Some((k, v)) = text.split_once('=') else {
         return Err(format!("invalid label {}: expected key=value", quote(text)));
     };
+    // Why the parts: a key like `../x` or `a//b` is not a label anyone means;
+    // as in Kubernetes, an optional `prefix/` and a name, each starting and
+    // ending with a letter or digit.
+    let part_ok = |p: &str| {
+        p.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && p.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+    };
     let key_ok = !k.is_empty()
         && k.len() <= 253
         && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && k.split('/').count() <= 2
+        && k.split('/').all(part_ok);
     if !key_ok {
         return Err(format!(
-            "invalid label key {}: use letters, digits, '-', '_', '.' and '/', at most 253 characters",
+            "invalid label key {}: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, with an optional prefix/ (such as kukeon.io/team), at most 253 characters",
             quote(k)
         ));
     }
@@ -252,6 +261,10 @@ mod tests {
         );
         assert!(parse_label("noequals").is_err());
         assert!(parse_label("=v").is_err());
+        assert!(parse_label("kukeon.io/team=a").is_ok());
+        for bad in ["../x=v", "a//b=v", "/a=v", "a/=v", "a/b/c=v", "-a=v"] {
+            assert!(parse_label(bad).is_err(), "{bad}");
+        }
         assert!(parse_label("k=\u{1b}[31m").is_err());
         assert!(validate_server("registry.example.com:5000").is_ok());
         assert!(validate_server("bad host").is_err());

@@ -2,7 +2,7 @@
 //! leave this module masked unless the caller explicitly asks otherwise.
 
 use super::{now_rfc3339, Host, OpError, OpResult};
-use crate::model::names::{validate_server, validate_username};
+use crate::model::names::{quote, validate_server, validate_username};
 use crate::model::realm::MASK;
 use crate::model::RegistryCredential;
 use serde::Serialize;
@@ -83,10 +83,11 @@ pub fn delete_credential(
         let removed = before - creds.len();
         if removed == 0 {
             let who = username
-                .map(|u| format!(" and username {u:?}"))
+                .map(|u| format!(" and username {}", quote(u)))
                 .unwrap_or_default();
             return Err(OpError::failed(format!(
-                "realm {realm:?} has no registry credential for server {server:?}{who}; list them with `kuke-tui get registry-credentials {realm}`"
+                "realm {realm:?} has no registry credential for server {}{who}; list them with `kuke-tui get registry-credentials {realm}`",
+                quote(server)
             )));
         }
         Ok(removed)
