@@ -551,8 +551,18 @@ fn seed_records(realms_root: &Path, file: &str) -> Vec<String> {
     for (i, name) in names.iter().enumerate() {
         let dir = realms_root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        // JSON is YAML too: the Docs layout reads it as well.
-        let text = serde_json::to_string_pretty(&hostile_record(name, i)).unwrap();
+        // JSON is YAML too: the Docs layout reads it as well. YAML forbids
+        // raw C1 controls (a YAML writer escapes them), JSON allows them.
+        let mut text = serde_json::to_string_pretty(&hostile_record(name, i)).unwrap();
+        if file == "realm.yaml" {
+            text = text
+                .chars()
+                .map(|c| match c {
+                    '\u{80}'..='\u{9f}' => format!("\\u{:04x}", c as u32),
+                    c => c.to_string(),
+                })
+                .collect();
+        }
         std::fs::write(dir.join(file), text).unwrap();
     }
     let nul = realms_root.join("nul");
