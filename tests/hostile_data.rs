@@ -56,7 +56,11 @@ fn hidden_char(text: &str) -> Option<char> {
 fn assert_inert(text: &str, what: &str) {
     if let Some(c) = hidden_char(text) {
         let at = text.find(c).unwrap();
-        let from = text[..at].char_indices().rev().nth(40).map_or(0, |(i, _)| i);
+        let from = text[..at]
+            .char_indices()
+            .rev()
+            .nth(40)
+            .map_or(0, |(i, _)| i);
         panic!(
             "{what}: raw {c:?} reaches the terminal near {:?}",
             &text[from..(at + 40).min(text.len())]
@@ -120,9 +124,7 @@ fn display_cols(line: &str) -> Vec<char> {
             continue;
         }
         cols.push(c);
-        for _ in 1..w {
-            cols.push('\0');
-        }
+        cols.extend(std::iter::repeat_n('\0', w - 1));
     }
     cols
 }
@@ -176,10 +178,18 @@ fn outside_run(h: &Harness) -> BTreeSet<PathBuf> {
             }
         }
     }
-    let skip: Vec<PathBuf> = ["run", "run-kukeon", "root", "state", "runc", "logs", "tmux.sock"]
-        .iter()
-        .map(|d| h.dir.join(d))
-        .collect();
+    let skip: Vec<PathBuf> = [
+        "run",
+        "run-kukeon",
+        "root",
+        "state",
+        "runc",
+        "logs",
+        "tmux.sock",
+    ]
+    .iter()
+    .map(|d| h.dir.join(d))
+    .collect();
     let mut out = BTreeSet::new();
     walk(&h.dir, &skip, &mut out);
     out
@@ -419,7 +429,10 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
     .unwrap();
     assert_eq!(listed[0]["password"], "se\0cret", "{listed}");
     let table = ok_stdout(
-        kuke(&h, &["get", "registry-credentials", "tgt", "--show-secrets"]),
+        kuke(
+            &h,
+            &["get", "registry-credentials", "tgt", "--show-secrets"],
+        ),
         "shown NUL password",
     );
     assert_inert(&table, "credential table with a NUL password");
@@ -455,7 +468,10 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
 
     // The confirmation typed on a terminal, with a NUL or an escape in it.
     for answer in ["tg\0t", "tgt\u{1b}[D"] {
-        let cmd = format!("{} delete realm tgt --cascade", env!("CARGO_BIN_EXE_kuke-tui"));
+        let cmd = format!(
+            "{} delete realm tgt --cascade",
+            env!("CARGO_BIN_EXE_kuke-tui")
+        );
         let mut child = std::process::Command::new("script")
             .args(["-qec", &cmd, "/dev/null"])
             .env("KUKEON_RUN_PATH", &h.run_path)
@@ -478,7 +494,10 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
     }
 
     // Nothing changed anywhere.
-    assert_eq!(run_path_entries(&h.run_path), BTreeSet::from(["tgt".to_string()]));
+    assert_eq!(
+        run_path_entries(&h.run_path),
+        BTreeSet::from(["tgt".to_string()])
+    );
     let record_after = std::fs::read(&record).unwrap();
     let strip = |b: &[u8]| {
         String::from_utf8_lossy(b)
@@ -487,12 +506,18 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(strip(&record_after), strip(&record_before), "record content");
+    assert_eq!(
+        strip(&record_after),
+        strip(&record_before),
+        "record content"
+    );
     assert_eq!(h.namespaces(), namespaces_before);
     assert_eq!(common::cgroup_dirs(&h.cgroup_root).len(), cgroups_before);
     let outside_after = outside_run(&h);
     assert_eq!(
-        outside_after.symmetric_difference(&outside_before).collect::<Vec<_>>(),
+        outside_after
+            .symmetric_difference(&outside_before)
+            .collect::<Vec<_>>(),
         Vec::<&PathBuf>::new(),
         "files appeared or vanished outside the run path"
     );
@@ -597,8 +622,14 @@ fn check_listing(h: &Harness, extra: &[&str], names: &[String], what: &str) {
         assert!(table.contains("\\u{1b}[31mred"), "{table}");
         assert!(table.contains("bidi\\u{202e}gpj.exe"), "{table}");
         assert!(table.contains("nl\\u{a}row"), "{table}");
-        assert!(table.contains("Ready\\u{1b}[5m"), "the recorded state: {table}");
-        assert!(table.contains('…'), "the 255-character name is cut: {table}");
+        assert!(
+            table.contains("Ready\\u{1b}[5m"),
+            "the recorded state: {table}"
+        );
+        assert!(
+            table.contains('…'),
+            "the 255-character name is cut: {table}"
+        );
         // The NUL realm is Invalid: its warning names the mismatch, inert.
         assert!(err.contains("nul\\0"), "{err}");
     }
@@ -623,7 +654,11 @@ fn check_listing(h: &Harness, extra: &[&str], names: &[String], what: &str) {
     let yaml_text = ok_stdout(run(h, &args(&["get", "realms", "-o", "yaml"])), "yaml");
     assert_no_controls(&yaml_text, &format!("{what} -o yaml"));
     let from_yaml: Value = serde_yaml_ng::from_str(&yaml_text).expect("valid YAML");
-    assert_eq!(stable(from_yaml), stable(list), "{what}: YAML carries the same data");
+    assert_eq!(
+        stable(from_yaml),
+        stable(list),
+        "{what}: YAML carries the same data"
+    );
 
     for name in names.iter().filter(|n| *n != "nul") {
         let doc: Value = serde_json::from_str(&ok_stdout(
@@ -636,8 +671,10 @@ fn check_listing(h: &Harness, extra: &[&str], names: &[String], what: &str) {
         assert_eq!(creds[0]["username"], "u\u{202e}x");
         assert_eq!(creds[1]["username"].as_str().unwrap().len(), 10_000);
         assert!(creds.iter().all(|c| c["password"] == "********"));
-        let yaml_text =
-            ok_stdout(run(h, &args(&["get", "realm", name, "-o", "yaml"])), "describe yaml");
+        let yaml_text = ok_stdout(
+            run(h, &args(&["get", "realm", name, "-o", "yaml"])),
+            "describe yaml",
+        );
         assert_no_controls(&yaml_text, &format!("{what} describe -o yaml"));
         let from_yaml: Value = serde_yaml_ng::from_str(&yaml_text).unwrap();
         assert_eq!(from_yaml["metadata"], doc["metadata"]);
@@ -651,7 +688,10 @@ fn check_listing(h: &Harness, extra: &[&str], names: &[String], what: &str) {
         assert!(table.contains("r\\u{1b}[31m.io") && table.contains("u\\u{202e}x"));
     }
     let plan = ok_stdout(
-        run(h, &args(&["delete", "realm", "bidi\u{202e}gpj.exe", "--dry-run"])),
+        run(
+            h,
+            &args(&["delete", "realm", "bidi\u{202e}gpj.exe", "--dry-run"]),
+        ),
         "dry run",
     );
     assert_inert(&plan, &format!("{what} delete --dry-run"));
@@ -685,7 +725,11 @@ fn records_written_by_others_are_listed_faithfully_and_shown_inert() {
         "kukeon layout",
     );
 
-    assert_eq!(outside_run(&h), outside_before, "nothing outside the run paths");
+    assert_eq!(
+        outside_run(&h),
+        outside_before,
+        "nothing outside the run paths"
+    );
     assert_nothing_escaped(&h);
     eprintln!(
         "hostile: {} hostile records per layout listed in table/wide/json/yaml, 2 layouts, in {:?}",
@@ -737,7 +781,10 @@ fn images_containers_and_labels_written_by_others_are_shown_inert() {
     for must in ["localhost/\u{1b}[31mred:1", "bidi\u{202e}gpj.exe"] {
         assert!(refs.iter().any(|r| r == must), "containerd took {must:?}");
     }
-    assert!(refs.iter().any(|r| r.len() > 10_000), "the long name was taken");
+    assert!(
+        refs.iter().any(|r| r.len() > 10_000),
+        "the long name was taken"
+    );
     h.ctr_ok(&[
         "-n",
         ns,
@@ -751,7 +798,10 @@ fn images_containers_and_labels_written_by_others_are_shown_inert() {
     // refused by containerd itself, 76 characters is the longest.
     for bad in ["..", "x\u{1b}[31m", "a/../b"] {
         let out = h.ctr(&["-n", ns, "containers", "create", &h.image_ref, bad]);
-        assert!(!out.status.success(), "containerd took container id {bad:?}");
+        assert!(
+            !out.status.success(),
+            "containerd took container id {bad:?}"
+        );
     }
     let long_id = format!("c{}", "x".repeat(75));
     h.ctr_ok(&["-n", ns, "containers", "create", &refs[0], &long_id]);
@@ -851,13 +901,25 @@ fn images_containers_and_labels_written_by_others_are_shown_inert() {
     let out = ok_stdout(
         kuke(
             &h,
-            &["delete", "realm", "wl", "--cascade", "--yes", "--grace", "1s"],
+            &[
+                "delete",
+                "realm",
+                "wl",
+                "--cascade",
+                "--yes",
+                "--grace",
+                "1s",
+            ],
         ),
         "cascade",
     );
     assert_inert(&out, "cascade progress");
     assert!(!h.namespaces().iter().any(|n| n == ns), "{out}");
-    assert_eq!(outside_run(&h), outside_before, "nothing outside the run path");
+    assert_eq!(
+        outside_run(&h),
+        outside_before,
+        "nothing outside the run path"
+    );
     assert_nothing_escaped(&h);
     eprintln!(
         "hostile: {} hostile image names, 2 labelled containers listed and cascaded in {:?}",
@@ -880,7 +942,11 @@ fn assert_box_holds(screen: &str, title: &str) {
     let mut closed = false;
     for (i, l) in lines.iter().enumerate().skip(top + 1) {
         if l.get(left) == Some(&'└') {
-            assert_eq!(l.get(right), Some(&'┘'), "bottom right at line {i}:\n{screen}");
+            assert_eq!(
+                l.get(right),
+                Some(&'┘'),
+                "bottom right at line {i}:\n{screen}"
+            );
             closed = true;
             break;
         }
@@ -901,7 +967,16 @@ fn assert_title_kept(pane: &Pane) {
 /// Pastes text as a terminal paste (bracketed: the console asked for it).
 fn paste(pane: &Pane, text: &str) {
     pane.tmux_ok(&["set-buffer", "-b", "hostile", "--", text]);
-    pane.tmux_ok(&["paste-buffer", "-p", "-r", "-d", "-b", "hostile", "-t", "kuke"]);
+    pane.tmux_ok(&[
+        "paste-buffer",
+        "-p",
+        "-r",
+        "-d",
+        "-b",
+        "hostile",
+        "-t",
+        "kuke",
+    ]);
 }
 
 /// Pastes each hostile value into the focused field. The field drops
@@ -968,8 +1043,13 @@ fn console_shows_hostile_data_inert_and_refuses_hostile_typing() {
         false,
     );
     pane.keys(&["Escape"]);
-    wait_until(&pane, "the form closed", WAIT, |s| !s.contains("Create realm"));
-    assert_eq!(run_path_entries(&h.run_path), BTreeSet::from(["plain".to_string()]));
+    wait_until(&pane, "the form closed", WAIT, |s| {
+        !s.contains("Create realm")
+    });
+    assert_eq!(
+        run_path_entries(&h.run_path),
+        BTreeSet::from(["plain".to_string()])
+    );
 
     // Typed into the credential form: server, then username.
     pane.keys(&["Enter"]);
@@ -990,7 +1070,11 @@ fn console_shows_hostile_data_inert_and_refuses_hostile_typing() {
     wait_until(&pane, "the credential form closed", WAIT, |s| {
         !s.contains("Add credential")
     });
-    assert_eq!(std::fs::read(&record).unwrap(), record_before, "record unchanged");
+    assert_eq!(
+        std::fs::read(&record).unwrap(),
+        record_before,
+        "record unchanged"
+    );
     pane.keys(&["Escape"]);
 
     // Written by others while the console runs: records, images, labels.
@@ -1014,10 +1098,7 @@ fn console_shows_hostile_data_inert_and_refuses_hostile_typing() {
     let ns_col = (0..hcols.len())
         .find(|&i| hcols[i..].starts_with(&['N', 'A', 'M', 'E', 'S']))
         .unwrap();
-    let rows: Vec<&&str> = lines[header + 1..]
-        .iter()
-        .take(names.len() + 1)
-        .collect();
+    let rows: Vec<&&str> = lines[header + 1..].iter().take(names.len() + 1).collect();
     for row in &rows {
         let cols = display_cols(row);
         let state: String = cols[state_col..].iter().take(7).collect();
@@ -1053,7 +1134,11 @@ fn console_shows_hostile_data_inert_and_refuses_hostile_typing() {
         .unwrap();
     for row in &lines[header + 1..header + 1 + refs.len() + 1] {
         let cols = display_cols(row);
-        assert_eq!(cols[size_col - 1], ' ', "REFERENCE overflowed in {row:?}:\n{screen}");
+        assert_eq!(
+            cols[size_col - 1],
+            ' ',
+            "REFERENCE overflowed in {row:?}:\n{screen}"
+        );
         assert!(
             cols[size_col].is_ascii_digit(),
             "SIZE column shifted in {row:?}:\n{screen}"
@@ -1061,7 +1146,14 @@ fn console_shows_hostile_data_inert_and_refuses_hostile_typing() {
     }
     pane.keys(&["q"]);
     wait_for(&pane, "EXITED:0", WAIT);
-    assert_eq!(outside_run(&h), outside_before, "nothing outside the run path");
+    assert_eq!(
+        outside_run(&h),
+        outside_before,
+        "nothing outside the run path"
+    );
     assert_nothing_escaped(&h);
-    eprintln!("hostile: console forms and hostile listings checked in {:?}", started.elapsed());
+    eprintln!(
+        "hostile: console forms and hostile listings checked in {:?}",
+        started.elapsed()
+    );
 }

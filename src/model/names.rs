@@ -280,7 +280,13 @@ mod tests {
     #[test]
     fn invisible_and_long_values_are_refused_and_quoted_short() {
         let long = "x".repeat(10_000);
-        for bad in ["r\u{202e}io", "r\u{2066}.io", "\u{200b}r.io", "\u{feff}r.io", &long] {
+        for bad in [
+            "r\u{202e}io",
+            "r\u{2066}.io",
+            "\u{200b}r.io",
+            "\u{feff}r.io",
+            &long,
+        ] {
             assert!(validate_server(bad).is_err(), "{bad:?}");
             assert!(validate_username(bad).is_err(), "{bad:?}");
             assert!(parse_label(&format!("k={bad}")).is_err(), "{bad:?}");
@@ -289,7 +295,10 @@ mod tests {
         assert!(parse_label("k=日本").is_ok());
         assert!(validate_existing_realm_name(&"a".repeat(255)).is_ok());
         let err = validate_existing_realm_name(&long).unwrap_err();
-        assert!(err.contains("(10000 characters)") && err.len() < 400, "{err}");
+        assert!(
+            err.contains("(10000 characters)") && err.len() < 400,
+            "{err}"
+        );
         assert_eq!(quote("a\u{1b}"), "\"a\\u{1b}\"");
     }
 }
