@@ -54,7 +54,21 @@ fn exit_on_clap_error(err: clap::Error) -> ! {
             line = format!("{line} {next}");
         }
     }
-    eprintln!("{line}; see --help");
+    // clap echoes the offending argument raw: show it inert like every other
+    // error, and cut a very long word so the line stays readable.
+    let line: Vec<String> = line
+        .split(' ')
+        .map(|word| {
+            let n = word.chars().count();
+            if n > 80 {
+                let head: String = word.chars().take(64).collect();
+                format!("{head}… ({n} characters)")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect();
+    eprintln!("{}; see --help", cli::output::inert(&line.join(" ")));
     std::process::exit(2);
 }
 

@@ -49,10 +49,11 @@ pub async fn get_realms(host: &Host, format: Format) -> OpResult<()> {
             }
             table.print()?;
             for r in items.iter().filter(|r| !r.valid) {
+                // The error quotes the record's path and content: show it inert.
                 eprintln!(
                     "warning: realm {:?} is invalid: {}",
                     r.name,
-                    dash(r.error.as_deref())
+                    super::output::inert(&dash(r.error.as_deref()))
                 );
             }
             Ok(())

@@ -72,7 +72,51 @@ pub fn validate_existing_realm_name(name: &str) -> Result<(), String> {
             quote(name)
         ));
     }
+    // No directory name is longer (NAME_MAX); refusing it here says so
+    // instead of a misleading "not found".
+    if name.len() > MAX_DIR_NAME {
+        return Err(format!(
+            "invalid realm name {}: it is longer than {MAX_DIR_NAME} bytes, so no realm directory can have it; realm names are {REALM_NAME_RULE}",
+            quote(name)
+        ));
+    }
     Ok(())
+}
+
+/// The longest directory name Linux file systems allow (NAME_MAX).
+const MAX_DIR_NAME: usize = 255;
+/// Longest registry server or username accepted: a host name is at most 253
+/// characters, and no registry account name comes close.
+const MAX_CREDENTIAL_FIELD: usize = 255;
+
+/// Characters that are invisible or reorder text on a terminal without being
+/// `char::is_control`: zero-width and joiner marks, bidirectional embeddings,
+/// overrides, isolates and marks, the soft hyphen, line/paragraph separators,
+/// invisible operators, interlinear annotation marks and Unicode tag
+/// characters. A name or label holding one can look like a different name.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}'
+    )
+}
+
+/// Control characters, or invisible/reordering ones (`is_invisible`).
+fn has_hidden(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() || is_invisible(c))
 }
 
 /// Checks a `k=v` label. Keys follow the Kubernetes shape loosely: printable,
@@ -81,19 +125,28 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
     let Some((k, v)) = text.split_once('=') else {
         return Err(format!("invalid label {}: expected key=value", quote(text)));
     };
+    // Why the parts: a key like `../x` or `a//b` is not a label anyone means;
+    // as in Kubernetes, an optional `prefix/` and a name, each starting and
+    // ending with a letter or digit.
+    let part_ok = |p: &str| {
+        p.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && p.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+    };
     let key_ok = !k.is_empty()
         && k.len() <= 253
         && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && k.split('/').count() <= 2
+        && k.split('/').all(part_ok);
     if !key_ok {
         return Err(format!(
-            "invalid label key {}: use letters, digits, '-', '_', '.' and '/', at most 253 characters",
+            "invalid label key {}: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, with an optional prefix/ (such as kukeon.io/team), at most 253 characters",
             quote(k)
         ));
     }
-    if v.len() > 1024 || v.chars().any(|c| c.is_control()) {
+    if v.len() > 1024 || has_hidden(v) {
         return Err(format!(
-            "invalid label value for {k}: no control characters, at most 1024 characters"
+            "invalid label value for {k}: no control, zero-width or bidirectional characters, at most 1024 characters"
         ));
     }
     Ok((k.to_string(), v.to_string()))
@@ -107,9 +160,15 @@ pub fn validate_server(server: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    if server.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if server.chars().any(char::is_whitespace) || has_hidden(server) {
         return Err(format!(
-            "invalid --server {}: it contains spaces or control characters; give a registry host such as registry.example.com",
+            "invalid --server {}: it contains spaces, control, zero-width or bidirectional characters; give a registry host such as registry.example.com",
+            quote(server)
+        ));
+    }
+    if server.chars().count() > MAX_CREDENTIAL_FIELD {
+        return Err(format!(
+            "invalid --server {}: it is longer than {MAX_CREDENTIAL_FIELD} characters; give a registry host such as registry.example.com",
             quote(server)
         ));
     }
@@ -121,16 +180,35 @@ pub fn validate_username(username: &str) -> Result<(), String> {
     if username.is_empty() {
         return Err("invalid --username: it is empty; give the registry account name".into());
     }
-    if username.chars().any(|c| c.is_control()) {
-        return Err("invalid --username: it contains control characters".into());
+    // Why: a bidi override or zero-width mark makes one account name look
+    // like another in every listing.
+    if has_hidden(username) {
+        return Err(format!(
+            "invalid --username {}: it contains control, zero-width or bidirectional characters; give the registry account name as plain text",
+            quote(username)
+        ));
+    }
+    if username.chars().count() > MAX_CREDENTIAL_FIELD {
+        return Err(format!(
+            "invalid --username {}: it is longer than {MAX_CREDENTIAL_FIELD} characters; give the registry account name",
+            quote(username)
+        ));
     }
     Ok(())
 }
 
 /// Quotes a user-supplied string for an error line with control characters
-/// and escapes shown inert, so nothing typed can drive the terminal.
+/// and escapes shown inert, so nothing typed can drive the terminal. Long
+/// input is cut (with its length said) so the error stays one readable line.
 pub fn quote(s: &str) -> String {
-    format!("{:?}", s)
+    const SHOWN: usize = 64;
+    let n = s.chars().count();
+    if n <= SHOWN {
+        format!("{:?}", s)
+    } else {
+        let head: String = s.chars().take(SHOWN).collect();
+        format!("{head:?}… ({n} characters)")
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +261,10 @@ mod tests {
         );
         assert!(parse_label("noequals").is_err());
         assert!(parse_label("=v").is_err());
+        assert!(parse_label("kukeon.io/team=a").is_ok());
+        for bad in ["../x=v", "a//b=v", "/a=v", "a/=v", "a/b/c=v", "-a=v"] {
+            assert!(parse_label(bad).is_err(), "{bad}");
+        }
         assert!(parse_label("k=\u{1b}[31m").is_err());
         assert!(validate_server("registry.example.com:5000").is_ok());
         assert!(validate_server("bad host").is_err());
@@ -193,5 +275,30 @@ mod tests {
         for bad in ["", "a..b", "-a", "a_", "a/b", "a b", &"a".repeat(77)] {
             assert!(validate_namespace(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn invisible_and_long_values_are_refused_and_quoted_short() {
+        let long = "x".repeat(10_000);
+        for bad in [
+            "r\u{202e}io",
+            "r\u{2066}.io",
+            "\u{200b}r.io",
+            "\u{feff}r.io",
+            &long,
+        ] {
+            assert!(validate_server(bad).is_err(), "{bad:?}");
+            assert!(validate_username(bad).is_err(), "{bad:?}");
+            assert!(parse_label(&format!("k={bad}")).is_err(), "{bad:?}");
+        }
+        assert!(validate_username("robot@example").is_ok());
+        assert!(parse_label("k=日本").is_ok());
+        assert!(validate_existing_realm_name(&"a".repeat(255)).is_ok());
+        let err = validate_existing_realm_name(&long).unwrap_err();
+        assert!(
+            err.contains("(10000 characters)") && err.len() < 400,
+            "{err}"
+        );
+        assert_eq!(quote("a\u{1b}"), "\"a\\u{1b}\"");
     }
 }

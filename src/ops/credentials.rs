@@ -2,7 +2,7 @@
 //! leave this module masked unless the caller explicitly asks otherwise.
 
 use super::{now_rfc3339, Host, OpError, OpResult};
-use crate::model::names::{validate_server, validate_username};
+use crate::model::names::{quote, validate_server, validate_username};
 use crate::model::realm::MASK;
 use crate::model::RegistryCredential;
 use serde::Serialize;
@@ -81,7 +81,13 @@ pub fn delete_credential(
     server: &str,
     username: Option<&str>,
 ) -> OpResult<usize> {
-    validate_server(server).map_err(OpError::usage)?;
+    // Only emptiness is refused: this matches an existing entry exactly, and
+    // one written by another tool may hold characters a new one may not.
+    if server.is_empty() {
+        return Err(OpError::usage(
+            "invalid --server: it is empty; give the server of the credential to remove",
+        ));
+    }
     modify_record(host, realm, |doc| {
         let creds = &mut doc.spec.registry_credentials;
         let before = creds.len();
@@ -89,10 +95,11 @@ pub fn delete_credential(
         let removed = before - creds.len();
         if removed == 0 {
             let who = username
-                .map(|u| format!(" and username {u:?}"))
+                .map(|u| format!(" and username {}", quote(u)))
                 .unwrap_or_default();
             return Err(OpError::failed(format!(
-                "realm {realm:?} has no registry credential for server {server:?}{who}; list them with `kuke-tui get registry-credentials {realm}`"
+                "realm {realm:?} has no registry credential for server {}{who}; list them with `kuke-tui get registry-credentials {realm}`",
+                quote(server)
             )));
         }
         Ok(removed)

@@ -217,7 +217,8 @@ fn draw_meta(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Them
     let lines = vec![
         Line::from(vec![
             Span::raw("state      "),
-            Span::styled(s.state.clone(), theme.state(&s.state)),
+            // Recorded by whoever wrote the record: show it inert.
+            Span::styled(inert(&s.state), theme.state(&s.state)),
             Span::raw(format!(
                 "   age {}",
                 dash(s.age_seconds.map(|a| format_age(Duration::from_secs(a))))

@@ -157,7 +157,8 @@ fn cell<'a>(
             let flag = if s.valid { "" } else { "!" };
             Cell::from(format!("{}{flag}", inert(&s.name)))
         }
-        Column::State => Cell::from(Span::styled(s.state.clone(), theme.state(&s.state))),
+        // The state comes from the record (status.state), which anyone may write.
+        Column::State => Cell::from(Span::styled(inert(&s.state), theme.state(&s.state))),
         Column::Namespace => Cell::from(inert(&s.namespace)),
         Column::Cpu => {
             let cpu = row.rate.as_ref().and_then(|r| r.cpu_percent_of_core);
