@@ -31,6 +31,9 @@ pub const KUKEON_INSTANCE: &str = ".kukeon-instance.json";
 /// Namespace suffix Kukeon uses when its instance file names none.
 pub const KUKEON_SUFFIX: &str = "kukeon.io";
 
+/// Numbers the hidden directories of `RealmStore::side_dir`.
+static SIDE_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Which on-disk layout the run path holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -184,11 +187,15 @@ impl RealmStore {
         self.realm_dir(name).join(self.record_file())
     }
 
-    fn lock_path(&self, name: &str) -> PathBuf {
-        self.realm_dir(name).join(match self.layout {
+    fn lock_file(&self) -> &'static str {
+        match self.layout {
             Layout::Docs => LOCK_FILE,
             Layout::Kukeon => KUKEON_LOCK,
-        })
+        }
+    }
+
+    fn lock_path(&self, name: &str) -> PathBuf {
+        self.realm_dir(name).join(self.lock_file())
     }
 
     /// The containerd namespace of a realm whose record names none.
@@ -226,23 +233,29 @@ impl RealmStore {
         Ok(self
             .realm_dirs()?
             .into_iter()
-            .map(|name| {
+            .filter_map(|name| {
                 let dir = self.realm_dir(&name);
-                RealmEntry {
-                    record: self.read_record(&name),
+                let record = self.read_record(&name);
+                // A delete that removed the record since the directory was
+                // listed: gone, not Invalid.
+                let deleted = matches!(&record, Err(e) if e.message == "record is missing")
+                    && (self.unborn(&name) || dir.symlink_metadata().is_err());
+                (!deleted).then(|| RealmEntry {
+                    record,
                     modified: dir.symlink_metadata().and_then(|m| m.modified()).ok(),
                     dir,
                     name,
-                }
+                })
             })
             .collect())
     }
 
     /// Realm directory names, sorted, without reading any record: what a
     /// sampler needs each tick. The entry type comes from the directory
-    /// listing itself (no stat per entry). A symlink is listed (so it shows
-    /// as an Invalid realm instead of vanishing) but never followed: see
-    /// `linked_dir`.
+    /// listing itself; symlinks are never followed, so a linked directory
+    /// cannot lead out of the run path, but one is listed (so it shows as an
+    /// Invalid realm instead of vanishing, see `linked_dir`). One stat per
+    /// directory (is the record there?) leaves out unborn ones (see `unborn`).
     pub fn realm_dirs(&self) -> io::Result<Vec<String>> {
         let read = match std::fs::read_dir(self.realms_root()) {
             Ok(read) => read,
@@ -255,13 +268,50 @@ impl RealmStore {
             let Ok(name) = item.file_name().into_string() else {
                 continue;
             };
-            if item.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink()) && self.listable(&name)
-            {
+            let kind = item.file_type();
+            let linked = kind.as_ref().is_ok_and(|t| t.is_symlink());
+            let dir = kind.as_ref().is_ok_and(|t| t.is_dir());
+            if self.listable(&name) && (linked || (dir && !self.unborn(&name))) {
                 dirs.push(name);
             }
         }
         dirs.sort();
         Ok(dirs)
+    }
+
+    /// A realm directory with no record and nothing in it but its lock file
+    /// and hidden temp files (`.*.tmp*`): what a create killed before its
+    /// first record write leaves (the lock lives in the directory, so the
+    /// directory comes first), or a delete killed after removing the record.
+    /// It is not a realm: it is not listed (rather than listed as Invalid),
+    /// `create realm` again makes it whole and `delete realm` removes it.
+    /// An empty directory (no lock) is still listed: no writer of ours made it.
+    fn unborn(&self, name: &str) -> bool {
+        let record_missing = matches!(
+            self.record_path(name).symlink_metadata(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound
+        );
+        if !record_missing {
+            return false;
+        }
+        let Ok(read) = std::fs::read_dir(self.realm_dir(name)) else {
+            return false;
+        };
+        let lock = self.lock_file();
+        let mut has_lock = false;
+        for item in read {
+            let Ok(item) = item else {
+                return false;
+            };
+            let file = item.file_name();
+            let file = file.to_string_lossy();
+            if file == lock {
+                has_lock = true;
+            } else if !(file.starts_with('.') && file.contains(".tmp")) {
+                return false;
+            }
+        }
+        has_lock
     }
 
     /// Identity of the record's current bytes (mtime and size), to tell
@@ -444,6 +494,77 @@ impl RealmStore {
         }
     }
 
+    /// `.<name>.<what>-<pid>-<n>` in the realms root: hidden (never listed)
+    /// and on the realm directory's filesystem, so a rename moves it.
+    fn side_dir(&self, name: &str, what: &str) -> PathBuf {
+        let n = SIDE_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.realms_root()
+            .join(format!(".{name}.{what}-{}-{n}", std::process::id()))
+    }
+
+    /// Removes what a create or delete of `name` killed part-way left in the
+    /// realms root (see `side_dir`): only those whose process is gone.
+    fn sweep_side_dirs(&self, name: &str) {
+        let Ok(read) = std::fs::read_dir(self.realms_root()) else {
+            return;
+        };
+        for item in read.flatten() {
+            let file = item.file_name();
+            let file = file.to_string_lossy();
+            let Some(rest) = [".creating-", ".deleting-"].iter().find_map(|what| {
+                file.strip_prefix('.')?
+                    .strip_prefix(name)?
+                    .strip_prefix(what)
+            }) else {
+                continue;
+            };
+            let Some((pid, n)) = rest.split_once('-') else {
+                continue;
+            };
+            let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if numeric(pid) && numeric(n) && !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(item.path());
+            }
+        }
+    }
+
+    /// Makes the realm directory with its lock file already inside: built
+    /// under a hidden name and renamed into place, so it never shows empty
+    /// (an empty directory is listed as an Invalid realm), also when the
+    /// process is killed. Losing the race to another creator is fine: the
+    /// rename fails and that directory is used.
+    fn create_realm_dir(&self, name: &str) -> io::Result<()> {
+        let dir = self.realm_dir(name);
+        if dir.symlink_metadata().is_ok() {
+            return Ok(());
+        }
+        let root = self.realms_root();
+        std::fs::create_dir_all(&root)?;
+        self.sweep_side_dirs(name);
+        let staging = self.side_dir(name, "creating");
+        std::fs::create_dir(&staging)?;
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(staging.join(self.lock_file()))
+            .and_then(|_| std::fs::rename(&staging, &dir));
+        match made {
+            Ok(()) => {
+                let _ = super::atomic::sync_dir(&root);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                if dir.is_dir() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// Takes the realm's writer lock, creating its directory if needed.
     /// Refused when the realm directory is a symlink: the lock and the record
     /// would be written wherever it points.
@@ -452,8 +573,21 @@ impl RealmStore {
             return Err(io::Error::other(linked.message));
         }
         let dir = self.realm_dir(name);
-        std::fs::create_dir_all(&dir)?;
+        self.create_realm_dir(name)?;
         let guard = lock_exclusive(&self.lock_path(name))?;
+        // A writer killed between creating its temp file and the rename
+        // leaves `.<record>.tmp-<pid>-<n>` behind. Every writer of the record
+        // holds this lock, so any such file seen now is dead: without this
+        // they pile up, and one whose pid and counter come round again makes
+        // the exclusive create of a later write fail.
+        let prefix = format!(".{}.tmp-", self.record_file());
+        if let Ok(read) = std::fs::read_dir(&dir) {
+            for item in read.flatten() {
+                if item.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(item.path());
+                }
+            }
+        }
         if let Ok(mut held) = self.held.lock() {
             held.insert(name.to_string());
         }
@@ -601,7 +735,42 @@ impl RealmStore {
     /// Removes the realm directory and everything in it.
     pub fn remove_realm_dir(&self, name: &str) -> io::Result<Vec<PathBuf>> {
         let paths = self.subtree(name);
-        match std::fs::remove_dir_all(self.realm_dir(name)) {
+        let dir = self.realm_dir(name);
+        // A linked realm directory: only the link goes, never what it points at.
+        if self.linked_dir(name).is_some() {
+            std::fs::remove_file(&dir)?;
+            let _ = super::atomic::sync_dir(&self.realms_root());
+            return Ok(paths);
+        }
+        let mut target = dir.clone();
+        if !paths.is_empty() {
+            // Everything but the record and its lock first, then the record:
+            // a delete killed part-way leaves either the record (the realm is
+            // listed, Deleting, and a re-run finishes) or an unborn directory,
+            // never files without a record (listed as Invalid).
+            let record = self.record_path(name);
+            let last = [record.clone(), self.lock_path(name), dir.clone()];
+            for path in paths.iter().filter(|p| !last.contains(p)) {
+                let _ = match path.symlink_metadata() {
+                    Ok(meta) if meta.is_dir() => std::fs::remove_dir(path),
+                    _ => std::fs::remove_file(path),
+                };
+            }
+            match std::fs::remove_file(&record) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            // Then out of sight at once: a kill from here on leaves a hidden
+            // directory (swept by the next create or delete of the name),
+            // never an empty realm directory.
+            let trash = self.side_dir(name, "deleting");
+            if std::fs::rename(&dir, &trash).is_ok() {
+                target = trash;
+            }
+        }
+        // The lock, temp files and anything that appeared meanwhile.
+        match std::fs::remove_dir_all(&target) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -610,6 +779,7 @@ impl RealmStore {
         if let Ok(mut seen) = self.read_bytes.lock() {
             seen.remove(name);
         }
+        self.sweep_side_dirs(name);
         Ok(paths)
     }
 }
@@ -800,6 +970,42 @@ mod tests {
         let err = kukeon.read_record("n").unwrap_err();
         assert!(!err.to_string().contains("90210733"), "{err}");
         assert!(err.to_string().contains("expected a string"), "{err}");
+    }
+
+    #[test]
+    fn interrupted_writers_leave_nothing_listed_or_in_the_way() {
+        let (_d, store) = store();
+        // A create killed before its first record write: lock (and a temp
+        // file) only. Not listed; an empty directory still is.
+        let lock = store.lock("unborn").unwrap();
+        drop(lock);
+        let temp = store.realm_dir("unborn").join(".realm.yaml.tmp-999999-0");
+        std::fs::write(&temp, "metadata:\n  na").unwrap();
+        std::fs::create_dir_all(store.realm_dir("empty")).unwrap();
+        assert_eq!(store.realm_dirs().unwrap(), ["empty"]);
+        assert_eq!(store.list().unwrap().len(), 1);
+        // The next writer sweeps the dead temp file and completes the realm.
+        let lock = store.lock("unborn").unwrap();
+        assert!(!temp.exists());
+        store
+            .write_record(
+                &RealmDoc::new("unborn", "kukeon-unborn", Default::default()),
+                &lock,
+            )
+            .unwrap();
+        drop(lock);
+        assert_eq!(store.realm_dirs().unwrap(), ["empty", "unborn"]);
+        // Hidden leftovers of dead processes go with the next create or delete.
+        let dead = store.run_path().join(".unborn.deleting-999999999-3");
+        std::fs::create_dir_all(&dead).unwrap();
+        store.remove_realm_dir("unborn").unwrap();
+        assert!(!dead.exists() && !store.realm_dir("unborn").exists());
+        let names: Vec<_> = std::fs::read_dir(store.run_path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["empty"]);
     }
 
     #[test]
