@@ -468,3 +468,72 @@ fn console_stays_responsive_and_reconnects_by_itself() {
     pane.keys(&["q"]);
     wait_for(&pane, "EXITED:0", WAIT);
 }
+
+/// Continues a SIGSTOPped daemon when dropped, so a failing test never
+/// leaves it frozen (its own drop could then not stop it gracefully).
+struct Frozen(u32);
+
+impl Frozen {
+    fn freeze(pid: u32) -> Frozen {
+        // SAFETY: kill(2) on the pid of the daemon this harness started.
+        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0);
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // SAFETY: as above.
+        unsafe { libc::kill(self.0 as i32, libc::SIGCONT) };
+    }
+}
+
+/// A daemon that hangs while the console is connected (SIGSTOP: no stream
+/// breaks, no event comes) is noticed by the console's liveness probe, the
+/// CLI fails within its timeout, and both recover when it continues.
+#[test]
+fn a_hung_daemon_is_noticed_and_survived() {
+    let h = Harness::start();
+    seed(&h);
+    let pane = Pane::start(&h, None, &["--interval", "1s", "--timeout", "1s"]);
+    let connected = |s: &str| {
+        s.contains("● connected")
+            && realm_row(s, "alpha").is_some_and(|r| r.iter().any(|c| c == "1/1"))
+    };
+    wait_until(&pane, "connected with alpha's task", WAIT, connected);
+
+    let frozen = Frozen::freeze(h.daemon_pid);
+    let started = Instant::now();
+    let out = kuke(&h, &["get", "realms", "--timeout", "1s"]);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(h.socket.to_str().unwrap()), "{err}");
+    assert!(took < TIMEOUT + SLACK, "get realms took {took:?}");
+    eprintln!("fault: hung daemon: get realms failed in {took:?}");
+
+    let screen = wait_for(&pane, "✗ disconnected", WAIT);
+    let shown = started.elapsed();
+    assert!(realm_row(&screen, "alpha").is_some(), "{screen}");
+    eprintln!("fault: hung daemon: console showed disconnected after {shown:?}");
+    let help = answer_time(&pane, &["?"], "help while hung", |s| {
+        s.contains("any key closes")
+    });
+    let closed = answer_time(&pane, &["Escape"], "close help while hung", |s| {
+        !s.contains("any key closes")
+    });
+    eprintln!("fault: hung daemon: keys answered in {help:?} and {closed:?}");
+    assert!(help < Duration::from_secs(1) && closed < Duration::from_secs(1));
+
+    drop(frozen);
+    let started = Instant::now();
+    wait_until(&pane, "reconnected after the hang", WAIT + WAIT, connected);
+    eprintln!(
+        "fault: hung daemon: console reconnected {:?} after it continued",
+        started.elapsed()
+    );
+    kuke_ok(&h, &["get", "realms"]);
+    pane.keys(&["q"]);
+    wait_for(&pane, "EXITED:0", WAIT);
+}

@@ -34,6 +34,10 @@ const EVENT_DEBOUNCE: Duration = Duration::from_millis(250);
 /// containerd is re-read at least this often even without events (a
 /// safety net: events already report tasks, containers, images, namespaces).
 const REMOTE_EVERY: Duration = Duration::from_secs(60);
+/// A daemon that hangs (SIGSTOP, a deadlock) breaks no stream and sends no
+/// events, so after this long without hearing from it the console asks
+/// (one small version request, bounded by --timeout).
+const PROBE_AFTER: Duration = Duration::from_secs(5);
 /// How long a task gets after SIGTERM when the console cascades.
 const DELETE_GRACE: Duration = Duration::from_secs(10);
 
@@ -54,6 +58,8 @@ pub fn spawn(
 enum Background {
     Connected(Result<(Runtime, Option<String>), String>),
     Remote(Result<Vec<RealmSummary>, String>),
+    /// The answer to a liveness probe.
+    Probe(Result<(), String>),
     /// containerd reported something: re-read soon.
     Event,
 }
@@ -74,6 +80,12 @@ struct Collector {
     /// A read became due while one was in flight: start another when it lands,
     /// so what changed meanwhile (a realm just created) is not missed.
     remote_again: bool,
+    probe_in_flight: bool,
+    /// The event stream's task: ended on disconnect, so a daemon that comes
+    /// back from a hang does not feed two streams.
+    events_task: Option<tokio::task::JoinHandle<()>>,
+    /// When containerd last answered or sent an event.
+    heard_from: Instant,
     detail_in_flight: Arc<AtomicBool>,
     /// The last containerd-derived view, kept (stale) while disconnected.
     last_remote: HashMap<String, RealmSummary>,
@@ -114,6 +126,9 @@ impl Collector {
             next_attempt: Instant::now(),
             remote_in_flight: false,
             remote_again: false,
+            probe_in_flight: false,
+            events_task: None,
+            heard_from: Instant::now(),
             detail_in_flight: Arc::new(AtomicBool::new(false)),
             last_remote: HashMap::new(),
             containerd_at: None,
@@ -144,7 +159,11 @@ impl Collector {
             tokio::select! {
                 _ = ticker.tick() => self.tick().await,
                 Some(done) = background.recv() => match done {
-                    Background::Event => pending_event = true,
+                    Background::Event => {
+                        self.heard_from = Instant::now();
+                        pending_event = true;
+                    }
+                    Background::Probe(result) => self.on_probe(result).await,
                     Background::Connected(result) => self.on_connected(result).await,
                     Background::Remote(result) => self.on_remote(result).await,
                 },
@@ -195,6 +214,13 @@ impl Collector {
         match self.runtime.clone() {
             Some(rt) if remote_due && !self.remote_in_flight => self.read_remote(rt),
             Some(_) if remote_due => self.remote_again = true,
+            Some(rt)
+                if !self.remote_in_flight
+                    && !self.probe_in_flight
+                    && self.heard_from.elapsed() >= PROBE_AFTER =>
+            {
+                self.probe(rt)
+            }
             Some(_) => {}
             // Without containerd, records and cgroups still tell a lot.
             None if records_changed || self.rows.is_empty() => self.rows = self.local_rows().await,
@@ -239,6 +265,7 @@ impl Collector {
         match result {
             Ok((rt, version)) => {
                 self.version = version;
+                self.heard_from = Instant::now();
                 self.backoff = Duration::from_secs(1);
                 self.connection = Connection::Connected;
                 self.watch_events(&rt);
@@ -249,6 +276,28 @@ impl Collector {
             Err(error) => self.disconnected(error),
         }
         self.publish().await;
+    }
+
+    fn probe(&mut self, rt: Runtime) {
+        self.probe_in_flight = true;
+        let done = self.background.clone();
+        tokio::spawn(async move {
+            let result = rt.version().await.map(|_| ()).map_err(|e| e.message);
+            let _ = done.send(Background::Probe(result));
+        });
+    }
+
+    async fn on_probe(&mut self, result: Result<(), String>) {
+        self.probe_in_flight = false;
+        match result {
+            Ok(()) => self.heard_from = Instant::now(),
+            // Only when still connected: a reconnect may have happened meanwhile.
+            Err(error) if self.runtime.is_some() => {
+                self.disconnected(error);
+                self.publish().await;
+            }
+            Err(_) => {}
+        }
     }
 
     fn read_remote(&mut self, rt: Runtime) {
@@ -265,6 +314,7 @@ impl Collector {
         self.remote_in_flight = false;
         match result {
             Ok(list) => {
+                self.heard_from = Instant::now();
                 self.containerd_at = Some(SystemTime::now());
                 self.remote_read = Some(Instant::now());
                 self.last_remote = list.iter().map(|r| (r.name.clone(), r.clone())).collect();
@@ -286,10 +336,13 @@ impl Collector {
 
     /// Every containerd event asks for a re-read (debounced by the loop), and
     /// so does the end of the stream.
-    fn watch_events(&self, rt: &Runtime) {
+    fn watch_events(&mut self, rt: &Runtime) {
         let stream = rt.subscribe_events(Vec::new());
         let events = self.background.clone();
-        tokio::spawn(async move {
+        if let Some(old) = self.events_task.take() {
+            old.abort();
+        }
+        self.events_task = Some(tokio::spawn(async move {
             futures::pin_mut!(stream);
             while let Some(Ok(_)) = stream.next().await {
                 if events.send(Background::Event).is_err() {
@@ -298,11 +351,14 @@ impl Collector {
             }
             // The stream broke: the daemon may be gone. A re-read tells.
             let _ = events.send(Background::Event);
-        });
+        }));
     }
 
     fn disconnected(&mut self, error: String) {
         self.runtime = None;
+        if let Some(events) = self.events_task.take() {
+            events.abort();
+        }
         self.connection = Connection::Disconnected {
             error,
             retry_in_secs: self.backoff.as_secs(),
