@@ -81,7 +81,9 @@ impl CgroupMounts {
             let Some(sep) = fields.iter().position(|f| *f == "-") else {
                 continue;
             };
-            if sep < 6 || fields.len() < sep + 3 {
+            // After "-": fstype, source, super options (found by the fuzzer:
+            // a line cut after the source used to index past the end).
+            if sep < 6 || fields.len() < sep + 4 {
                 continue;
             }
             let device = fields[2].to_string();
@@ -257,6 +259,21 @@ mod tests {
 33 25 0:30 / /sys/fs/cgroup/blkio rw,nosuid,nodev,noexec,relatime shared:13 - cgroup cgroup rw,blkio
 90 60 0:26 / /var/lib/other/memory rw,relatime - cgroup cgroup rw,memory
 ";
+
+    #[test]
+    fn lines_cut_short_are_skipped() {
+        // Found by the fuzzer: a line ending right after the source panicked.
+        for line in [
+            "1 2 0:1 / /a rw - cgroup src",
+            "1 2 0:1 / /a rw - cgroup",
+            "1 2 0:1 / /a rw -",
+            "-",
+            "",
+        ] {
+            let m = CgroupMounts::parse_mountinfo(line);
+            assert!(m.v1.is_empty() && m.v2.is_none(), "{line:?}");
+        }
+    }
 
     #[test]
     fn pure_v2() {

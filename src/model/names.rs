@@ -6,6 +6,18 @@
 pub const REALM_NAME_RULE: &str =
     "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
 
+/// Directory names the run path keeps for other things: `run/` in the
+/// documented layout, Kukeon's own folders beside the realms under `data/`.
+/// A realm by such a name would be written there and never listed.
+pub const RESERVED_REALM_NAMES: &[&str] = &[
+    "run",
+    "secrets",
+    "blueprints",
+    "configs",
+    "volumes",
+    "volume-meta",
+];
+
 /// Checks a name for a new realm (or a namespace we create).
 pub fn validate_realm_name(name: &str) -> Result<(), String> {
     validate_dns_label(name).map_err(|why| {
@@ -13,7 +25,14 @@ pub fn validate_realm_name(name: &str) -> Result<(), String> {
             "invalid realm name {}: {why}; use {REALM_NAME_RULE}",
             quote(name)
         )
-    })
+    })?;
+    if RESERVED_REALM_NAMES.contains(&name) {
+        return Err(format!(
+            "invalid realm name {}: the run path keeps that name for its own directory; choose another name",
+            quote(name)
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a containerd namespace given with `--namespace`: containerd's own
@@ -243,6 +262,16 @@ mod tests {
             assert!(err.contains(REALM_NAME_RULE), "{bad}: {err}");
             assert!(!err.contains('\n'), "one line for {bad:?}");
         }
+    }
+
+    #[test]
+    fn reserved_directory_names_are_refused() {
+        // Found by the fuzzer: "run" passed, then was never listed.
+        for name in RESERVED_REALM_NAMES {
+            let err = validate_realm_name(name).unwrap_err();
+            assert!(err.contains("keeps that name"), "{name}: {err}");
+        }
+        assert!(validate_realm_name("runner").is_ok());
     }
 
     #[test]
