@@ -483,7 +483,17 @@ impl RealmStore {
         match layout {
             Layout::Docs => serde_yaml_ng::to_string(doc)
                 .map(String::into_bytes)
-                .map_err(io::Error::other),
+                .map_err(|e| {
+                    // The emitter cannot write a mapping or list used as a
+                    // key (`? {a: b}: c`), which the parser reads (found by
+                    // the fuzzer). Say what to fix rather than "EMITTER".
+                    let complex = serde_yaml_ng::to_value(doc).is_ok_and(|v| has_complex_key(&v));
+                    if complex {
+                        io::Error::other(UNWRITABLE_KEY)
+                    } else {
+                        io::Error::other(e)
+                    }
+                }),
             // Kukeon writes two-space indented JSON with a trailing newline.
             Layout::Kukeon => serde_json::to_vec_pretty(doc)
                 .map(|mut bytes| {
@@ -784,6 +794,22 @@ impl RealmStore {
     }
 }
 
+/// Why a record we read cannot be written back.
+pub const UNWRITABLE_KEY: &str = "the record uses a mapping or list as a key, which kuke-tui cannot write back; make that key a plain string and retry";
+
+fn has_complex_key(value: &serde_yaml_ng::Value) -> bool {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Mapping(map) => map.iter().any(|(k, v)| {
+            matches!(k, Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_))
+                || has_complex_key(v)
+        }),
+        Value::Sequence(items) => items.iter().any(has_complex_key),
+        Value::Tagged(tagged) => has_complex_key(&tagged.value),
+        _ => false,
+    }
+}
+
 /// Opens a record for reading without following a symlink (ELOOP) and
 /// without blocking on a FIFO; the caller checks it is a regular file.
 fn open_record(path: &Path) -> io::Result<std::fs::File> {
@@ -1006,6 +1032,25 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names, ["empty"]);
+    }
+
+    #[test]
+    fn a_record_we_cannot_write_back_is_refused_clearly_and_kept() {
+        // Found by the fuzzer: YAML reads a mapping used as a key; the
+        // emitter cannot write one.
+        let (_d, store) = store();
+        std::fs::create_dir_all(store.realm_dir("k")).unwrap();
+        let text =
+            "metadata:\n  name: k\n  odd:\n    ? {a: b}\n    : c\nspec:\n  namespace: kukeon-k\n";
+        std::fs::write(store.record_path("k"), text).unwrap();
+        let doc = store.read_record("k").unwrap();
+        let lock = store.lock("k").unwrap();
+        let err = store.write_record(&doc, &lock).unwrap_err();
+        assert_eq!(err.to_string(), UNWRITABLE_KEY);
+        assert_eq!(
+            std::fs::read_to_string(store.record_path("k")).unwrap(),
+            text
+        );
     }
 
     #[test]
