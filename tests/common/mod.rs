@@ -1184,26 +1184,8 @@ pub fn run_cmd(mut c: Command, input: Option<&str>) -> Output {
         c.get_program().to_string_lossy(),
         c.get_args().collect::<Vec<_>>()
     );
-    c.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
-    if let Some(text) = input {
-        let mut stdin = child.stdin.take().unwrap();
-        // The command may fail before reading: a broken pipe is fine then.
-        if let Err(e) = stdin.write_all(text.as_bytes()) {
-            assert_eq!(
-                e.kind(),
-                ErrorKind::BrokenPipe,
-                "write stdin of {what}: {e}"
-            );
-        }
-        // Dropped here: the command sees the end of its input.
-    }
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = spawn_cmd(c, input);
     let pid = child.id();
     let (done, wake) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -1224,6 +1206,30 @@ pub fn run_cmd(mut c: Command, input: Option<&str>) -> Output {
         stderr_of(&out)
     );
     out
+}
+
+/// Spawns `c` with `input` written to its stdin (then closed), or with
+/// stdin closed; stdout and stderr are as the caller set them.
+#[track_caller]
+pub fn spawn_cmd(mut c: Command, input: Option<&str>) -> Child {
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", c.get_program()));
+    if let Some(text) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may fail (or be killed) before reading: a broken pipe
+        // is fine then.
+        if let Err(e) = stdin.write_all(text.as_bytes()) {
+            assert_eq!(e.kind(), ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
+        // Dropped here: the command sees the end of its input.
+    }
+    child
 }
 
 /// The command's stderr as text.
