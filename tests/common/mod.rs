@@ -1271,5 +1271,8 @@ pub fn one_line_error(out: &Output, code: i32, needles: &[&str]) -> String {
     for needle in needles {
         assert!(err.contains(needle), "{err:?} lacks {needle:?}");
     }
+    if std::env::var_os("KUKE_TUI_HARNESS_VERBOSE").is_some() {
+        eprint!("harness: error line: {err}");
+    }
     err
 }
