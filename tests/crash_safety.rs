@@ -28,7 +28,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -191,9 +191,8 @@ impl<'a> Site<'a> {
     /// Spawns a command, SIGKILLs it after `delay`; `true` when it was still
     /// running (a real kill), `false` when it had already exited.
     fn run_killed(&self, args: &[&str], input: Option<&str>, delay: Duration) -> bool {
-        let mut c = self.cmd(args);
-        c.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = spawn_cmd(c, input);
+        // Its output is not read: it is killed or done by the time we wait.
+        let mut child = spawn_cmd(self.cmd(args), input);
         sleep(delay);
         let killed = match child.try_wait().unwrap() {
             Some(_) => false,

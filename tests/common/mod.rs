@@ -1173,19 +1173,47 @@ pub fn realm_item<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json
 // ---------------------------------------------------------------------------
 // running the binary under test
 
-/// Runs `c` to completion with piped stdout/stderr, `input` on its stdin (or
-/// stdin closed). A command still running after `CMD_TIMEOUT` is SIGKILLed
-/// and fails the test with its stderr. A watchdog thread does the kill, so
-/// the time the command takes is not stretched by polling.
+/// Runs `c` to completion with `input` on its stdin (or stdin closed) and
+/// its output captured. A command still running after `CMD_TIMEOUT` is
+/// SIGKILLed and fails the test (see `wait_cmd`).
 #[track_caller]
-pub fn run_cmd(mut c: Command, input: Option<&str>) -> Output {
-    let what = format!(
-        "{} {:?}",
-        c.get_program().to_string_lossy(),
-        c.get_args().collect::<Vec<_>>()
-    );
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = spawn_cmd(c, input);
+pub fn run_cmd(c: Command, input: Option<&str>) -> Output {
+    let what = describe(&c);
+    wait_cmd(spawn_cmd(c, input), &what)
+}
+
+/// Spawns `c` with stdout and stderr piped (for `wait_cmd`) and `input`
+/// written to its stdin (then closed), or with stdin closed.
+#[track_caller]
+pub fn spawn_cmd(mut c: Command, input: Option<&str>) -> Child {
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", describe(&c)));
+    if let Some(text) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may fail (or be killed) before reading: a broken pipe
+        // is fine then.
+        if let Err(e) = stdin.write_all(text.as_bytes()) {
+            assert_eq!(e.kind(), ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
+        // Dropped here: the command sees the end of its input.
+    }
+    child
+}
+
+/// Waits for a child of `spawn_cmd` and collects its output. One still
+/// running after `CMD_TIMEOUT` is SIGKILLed (by its pid) and fails the test
+/// with its stderr. A watchdog thread does the kill, so the time a command
+/// takes is not stretched by polling.
+#[track_caller]
+pub fn wait_cmd(child: Child, what: &str) -> Output {
     let pid = child.id();
     let (done, wake) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -1208,28 +1236,13 @@ pub fn run_cmd(mut c: Command, input: Option<&str>) -> Output {
     out
 }
 
-/// Spawns `c` with `input` written to its stdin (then closed), or with
-/// stdin closed; stdout and stderr are as the caller set them.
-#[track_caller]
-pub fn spawn_cmd(mut c: Command, input: Option<&str>) -> Child {
-    c.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    let mut child = c
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", c.get_program()));
-    if let Some(text) = input {
-        let mut stdin = child.stdin.take().unwrap();
-        // The command may fail (or be killed) before reading: a broken pipe
-        // is fine then.
-        if let Err(e) = stdin.write_all(text.as_bytes()) {
-            assert_eq!(e.kind(), ErrorKind::BrokenPipe, "write stdin: {e}");
-        }
-        // Dropped here: the command sees the end of its input.
-    }
-    child
+/// `program [args...]` of a command, for messages.
+fn describe(c: &Command) -> String {
+    format!(
+        "{} {:?}",
+        c.get_program().to_string_lossy(),
+        c.get_args().collect::<Vec<_>>()
+    )
 }
 
 /// The command's stderr as text.
