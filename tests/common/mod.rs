@@ -1276,13 +1276,19 @@ pub fn json_of(text: &str, what: &str) -> serde_json::Value {
 /// Returns that line.
 #[track_caller]
 pub fn one_line_error(out: &Output, code: i32, needles: &[&str]) -> String {
+    one_line_error_of("kuke-tui", out, code, needles)
+}
+
+/// `one_line_error` for the command `what` (named in the failure).
+#[track_caller]
+pub fn one_line_error_of(what: &str, out: &Output, code: i32, needles: &[&str]) -> String {
     let err = stderr_of(out);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "exactly one line: {err:?}");
-    assert!(!err.contains("internal error"), "a panic: {err}");
-    assert!(!err.contains('\u{1b}'), "no raw escapes: {err:?}");
+    assert_eq!(out.status.code(), Some(code), "{what}: stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: exactly one line: {err:?}");
+    assert!(!err.contains("internal error"), "{what}: a panic: {err}");
+    assert!(!err.contains('\u{1b}'), "{what}: no raw escapes: {err:?}");
     for needle in needles {
-        assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+        assert!(err.contains(needle), "{what}: {err:?} lacks {needle:?}");
     }
     if std::env::var_os("KUKE_TUI_HARNESS_VERBOSE").is_some() {
         eprint!("harness: error line: {err}");
