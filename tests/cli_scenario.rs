@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{stderr_of, Harness};
+use common::{credential_args, stderr_of, Harness};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
@@ -217,16 +217,12 @@ fn realm_lifecycle_end_to_end() {
     );
 
     // Credentials: added, updated, masked everywhere, removed.
-    let cred = [
-        "create",
-        "registry-credential",
+    let cred = credential_args(
         "alpha",
-        "--server",
         "registry.example.com",
-        "--username",
         "robot",
-        "--password-stdin",
-    ];
+        &["--password-stdin"],
+    );
     let out = h.run_with_stdin(&cred, &format!("{SECRET}\n"));
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("added"));
@@ -238,17 +234,12 @@ fn realm_lifecycle_end_to_end() {
     );
     let pw_file = h.dir.join("pw");
     std::fs::write(&pw_file, SECRET).unwrap();
-    h.run_ok(&[
-        "create",
-        "registry-credential",
+    h.run_ok(&credential_args(
         "alpha",
-        "--server",
         "ghcr.io",
-        "--username",
         "bot",
-        "--from-file",
-        pw_file.to_str().unwrap(),
-    ]);
+        &["--from-file", pw_file.to_str().unwrap()],
+    ));
     let listed = h.run_json(&["get", "registry-credentials", "alpha", "-o", "json"]);
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let mut outputs = vec![

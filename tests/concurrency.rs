@@ -9,7 +9,7 @@
 mod common;
 
 use common::pane::{wait_until, Pane};
-use common::Harness;
+use common::{credential_args, Harness};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
@@ -45,17 +45,12 @@ fn four_writers_adding_fifty_credentials_each_leave_two_hundred() {
                 for i in 0..EACH {
                     let server = format!("w{w}-{i}.example.io");
                     let user = format!("user{w}");
-                    let out = h.run(&[
-                        "create",
-                        "registry-credential",
+                    let out = h.run(&credential_args(
                         "shared",
-                        "--server",
                         &server,
-                        "--username",
                         &user,
-                        "--from-file",
-                        pw,
-                    ]);
+                        &["--from-file", pw],
+                    ));
                     let stdout = String::from_utf8_lossy(&out.stdout);
                     assert!(
                         out.status.success() && stdout.contains(" added in realm"),
@@ -257,17 +252,12 @@ fn cli_changes_show_in_the_open_console_within_one_interval() {
     assert!(!before.contains("seen.example.io"), "{before}");
     let pw = h.dir.join("pw");
     std::fs::write(&pw, "watch-Pa55\n").unwrap();
-    h.run_ok(&[
-        "create",
-        "registry-credential",
+    h.run_ok(&credential_args(
         "watch",
-        "--server",
         "seen.example.io",
-        "--username",
         "eve",
-        "--from-file",
-        pw.to_str().unwrap(),
-    ]);
+        &["--from-file", pw.to_str().unwrap()],
+    ));
     let done = Instant::now();
     figures.push((
         "add credential",

@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::{ok_stdout, run_cmd, spawn_cmd, Harness};
+use common::{credential_args, ok_stdout, run_cmd, spawn_cmd, Harness};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -489,6 +489,19 @@ impl Typical {
     }
 }
 
+/// `delete realm <realm> --cascade --yes --grace GRACE`.
+fn cascade_args(realm: &str) -> [&str; 7] {
+    [
+        "delete",
+        "realm",
+        realm,
+        "--cascade",
+        "--yes",
+        "--grace",
+        GRACE,
+    ]
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -506,16 +519,7 @@ fn measure(site: &Site) -> Typical {
         let t = Instant::now();
         ok_stdout(
             &site.run(
-                &[
-                    "create",
-                    "registry-credential",
-                    &realm,
-                    "--server",
-                    "reg.example.com",
-                    "--username",
-                    "robot",
-                    "--password-stdin",
-                ],
+                &credential_args(&realm, "reg.example.com", "robot", &["--password-stdin"]),
                 Some("calibration-pw\n"),
             ),
             "credential",
@@ -530,21 +534,7 @@ fn measure(site: &Site) -> Typical {
                 .ctr_ok(&["-n", &ns, "containers", "create", &site.h.image_ref, "idle"]);
         }
         let t = Instant::now();
-        ok_stdout(
-            &site.run(
-                &[
-                    "delete",
-                    "realm",
-                    &realm,
-                    "--cascade",
-                    "--yes",
-                    "--grace",
-                    GRACE,
-                ],
-                None,
-            ),
-            "delete",
-        );
+        ok_stdout(&site.run(&cascade_args(&realm), None), "delete");
         typical.add((Op::Delete, i == 0), t.elapsed());
         assert!(
             site.observe(&realm).absent(),
@@ -619,18 +609,7 @@ fn trial(
             if slot.contents.is_none() {
                 slot.contents = Some(site.populate(&realm, rng));
             }
-            args.extend(
-                [
-                    "delete",
-                    "realm",
-                    &realm,
-                    "--cascade",
-                    "--yes",
-                    "--grace",
-                    GRACE,
-                ]
-                .map(String::from),
-            );
+            args.extend(cascade_args(&realm).map(String::from));
             (Op::Delete, slot.contents == Some("image+task"))
         }
     };
@@ -836,21 +815,7 @@ fn run_site(site: &Site, seed: u64, kills: usize) -> Tally {
     // Leave nothing behind: every slot deleted, and verified gone.
     for i in 0..SLOTS {
         let realm = format!("{}{i}", site.prefix);
-        ok_stdout(
-            &site.run(
-                &[
-                    "delete",
-                    "realm",
-                    &realm,
-                    "--cascade",
-                    "--yes",
-                    "--grace",
-                    GRACE,
-                ],
-                None,
-            ),
-            "final delete",
-        );
+        ok_stdout(&site.run(&cascade_args(&realm), None), "final delete");
         assert!(site.observe(&realm).absent(), "{realm} left behind");
     }
     eprintln!(

@@ -13,7 +13,7 @@
 mod common;
 
 use common::pane::{wait_for, wait_until, Pane};
-use common::Harness;
+use common::{credential_args, Harness};
 use std::io::ErrorKind;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -216,17 +216,12 @@ fn every_subcommand_fails_within_its_timeout_and_recovers() {
         let pw = h.dir.join("pw");
         std::fs::write(&pw, "fault-Pa55\n").unwrap();
         let server = format!("{fault:?}.example.io").to_lowercase();
-        h.run_ok(&[
-            "create",
-            "registry-credential",
+        h.run_ok(&credential_args(
             "alpha",
-            "--server",
             &server,
-            "--username",
             "u",
-            "--from-file",
-            pw.to_str().unwrap(),
-        ]);
+            &["--from-file", pw.to_str().unwrap()],
+        ));
         let listed = h.run_ok(&["get", "registry-credentials", "alpha"]);
         assert!(listed.contains(&server), "{fault:?}: {listed}");
         h.run_ok(&[

@@ -16,7 +16,9 @@
 
 mod common;
 
-use common::{json_of, ok_stdout, one_line_error, realm_item, run_cmd, stderr_of, Harness};
+use common::{
+    credential_args, json_of, ok_stdout, one_line_error, realm_item, run_cmd, stderr_of, Harness,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -126,17 +128,12 @@ impl<'a> Site<'a> {
     fn add_credential(&self, realm: &str, server: &str) -> Output {
         let secret = self.h.dir.join("secret");
         fs::write(&secret, format!("{SECRET}\n")).unwrap();
-        self.kuke(&[
-            "create",
-            "registry-credential",
+        self.kuke(&credential_args(
             realm,
-            "--server",
             server,
-            "--username",
             "robot",
-            "--from-file",
-            secret.to_str().unwrap(),
-        ])
+            &["--from-file", secret.to_str().unwrap()],
+        ))
     }
 
     fn delete_credential(&self, realm: &str, server: &str) -> Output {

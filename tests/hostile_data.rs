@@ -11,7 +11,7 @@
 mod common;
 
 use common::pane::{wait_for, wait_until, Pane};
-use common::{ok_stdout, one_line_error_of, stderr_of, Harness};
+use common::{credential_args, ok_stdout, one_line_error_of, stderr_of, Harness};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -281,17 +281,7 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
             ),
             (
                 "create registry-credential REALM".into(),
-                s(&[
-                    "create",
-                    "registry-credential",
-                    v,
-                    "--server",
-                    "r.io",
-                    "--username",
-                    "u",
-                    "--from-file",
-                    &pw,
-                ]),
+                s(&credential_args(v, "r.io", "u", &["--from-file", &pw])),
                 lookup,
             ),
             (
@@ -339,32 +329,12 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
                 ),
                 (
                     "--server".into(),
-                    s(&[
-                        "create",
-                        "registry-credential",
-                        "tgt",
-                        "--server",
-                        v,
-                        "--username",
-                        "u",
-                        "--from-file",
-                        &pw,
-                    ]),
+                    s(&credential_args("tgt", v, "u", &["--from-file", &pw])),
                     2,
                 ),
                 (
                     "--username".into(),
-                    s(&[
-                        "create",
-                        "registry-credential",
-                        "tgt",
-                        "--server",
-                        "r.io",
-                        "--username",
-                        v,
-                        "--from-file",
-                        &pw,
-                    ]),
+                    s(&credential_args("tgt", "r.io", v, &["--from-file", &pw])),
                     2,
                 ),
             ]);
@@ -387,17 +357,12 @@ fn typed_hostile_arguments_are_refused_inert_and_change_nothing() {
     // confirmation prompt. A password is opaque bytes to the registry, so it
     // is kept exactly (the YAML serializer escapes it) and never printed.
     std::fs::write(h.dir.join("pw"), "se\0cret\n").unwrap();
-    let out = h.run(&[
-        "create",
-        "registry-credential",
+    let out = h.run(&credential_args(
         "tgt",
-        "--server",
         "nul.io",
-        "--username",
         "u",
-        "--from-file",
-        &pw,
-    ]);
+        &["--from-file", &pw],
+    ));
     let text = ok_inert(out, "password with NUL from a file");
     assert!(!text.contains('\0') && !text.contains("se"), "{text:?}");
     let yaml = std::fs::read_to_string(&record).unwrap();

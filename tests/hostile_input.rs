@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{one_line_error, run_cmd, Harness};
+use common::{credential_args, one_line_error, run_cmd, Harness};
 use std::time::{Duration, Instant};
 
 fn run_path_entries(h: &Harness) -> Vec<String> {
@@ -123,16 +123,12 @@ fn hostile_names_labels_and_secrets_are_refused() {
         let code = if needle == "/nonexistent/pw" { 1 } else { 2 };
         one_line_error(&out, code, &[needle]);
     }
-    let out = h.run(&[
-        "create",
-        "registry-credential",
+    let out = h.run(&credential_args(
         "creds",
-        "--server",
         "r.io",
-        "--username",
         "u",
-        "--password-stdin",
-    ]);
+        &["--password-stdin"],
+    ));
     one_line_error(&out, 2, &["password is empty"]);
     assert_eq!(
         std::fs::read(h.run_path.join("creds/realm.yaml")).unwrap(),

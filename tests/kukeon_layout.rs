@@ -19,7 +19,9 @@
 
 mod common;
 
-use common::{json_of, ok_stdout, run_cmd, spawn_cmd, stderr_of, wait_cmd, Harness};
+use common::{
+    credential_args, json_of, ok_stdout, run_cmd, spawn_cmd, stderr_of, wait_cmd, Harness,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Write;
@@ -120,36 +122,16 @@ fn put(h: &Harness, rel: &str, text: &str) -> PathBuf {
 /// Returns the instance's cgroup root.
 fn seed_host(h: &Harness) -> String {
     let root = instance(h, "kukeon.io");
-    put(
-        h,
-        "data/main/metadata.json",
-        &fixture("realm-main.json", &root),
-    );
-    put(
-        h,
-        "data/kuke-system/metadata.json",
-        &fixture("realm-kuke-system.json", &root),
-    );
-    put(
-        h,
-        "data/broken/metadata.json",
-        &fixture("realm-broken.json", &root),
-    );
-    put(
-        h,
-        "data/main/default/metadata.json",
-        &fixture("space-default.json", &root),
-    );
-    put(
-        h,
-        "data/main/default/web/metadata.json",
-        &fixture("stack-web.json", &root),
-    );
-    put(
-        h,
-        "data/main/default/web/api/metadata.json",
-        &fixture("cell-api.json", &root),
-    );
+    for (rel, name) in [
+        ("data/main/metadata.json", "realm-main.json"),
+        ("data/kuke-system/metadata.json", "realm-kuke-system.json"),
+        ("data/broken/metadata.json", "realm-broken.json"),
+        ("data/main/default/metadata.json", "space-default.json"),
+        ("data/main/default/web/metadata.json", "stack-web.json"),
+        ("data/main/default/web/api/metadata.json", "cell-api.json"),
+    ] {
+        put(h, rel, &fixture(name, &root));
+    }
     // Kukeon's sidecar lock and a temp file its atomic write left behind.
     put(h, "data/main/metadata.json.lock", "");
     put(h, "data/main/.meta-2818203847.tmp", "{\n  \"apiVer");
@@ -256,16 +238,7 @@ fn credential(doc: &Value, server: &str) -> Option<Value> {
 }
 
 fn add_credential(h: &Harness, realm: &str, server: &str, user: &str, password: &str) -> String {
-    let args = [
-        "create",
-        "registry-credential",
-        realm,
-        "--server",
-        server,
-        "--username",
-        user,
-        "--password-stdin",
-    ];
+    let args = credential_args(realm, server, user, &["--password-stdin"]);
     ok_stdout(
         &run_cmd(cmd(h, &args), Some(&format!("{password}\n"))),
         &format!("{args:?}"),
@@ -618,16 +591,7 @@ fn writers_and_readers_honour_kukeons_sidecar_lock() {
     let mut child = spawn_cmd(
         cmd(
             &h,
-            &[
-                "create",
-                "registry-credential",
-                "main",
-                "--server",
-                "shared.io",
-                "--username",
-                "u",
-                "--password-stdin",
-            ],
+            &credential_args("main", "shared.io", "u", &["--password-stdin"]),
         ),
         Some("pw\n"),
     );
@@ -666,16 +630,7 @@ fn writers_and_readers_honour_kukeons_sidecar_lock() {
     let mut child = spawn_cmd(
         cmd(
             &h,
-            &[
-                "create",
-                "registry-credential",
-                "main",
-                "--server",
-                "late.io",
-                "--username",
-                "u",
-                "--password-stdin",
-            ],
+            &credential_args("main", "late.io", "u", &["--password-stdin"]),
         ),
         Some("pw\n"),
     );

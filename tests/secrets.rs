@@ -17,7 +17,7 @@
 mod common;
 
 use common::pane::{wait_for, wait_until, Pane};
-use common::{ok_stdout, one_line_error_of, run_cmd, Harness};
+use common::{credential_args, ok_stdout, one_line_error_of, run_cmd, Harness};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -175,22 +175,6 @@ fn kuke(h: &Harness, args: &[&str], stdin: Option<&str>) -> Output {
     kuke_with(h, &[], args, stdin)
 }
 
-/// `create registry-credential <realm> --server <server> --username <user>`
-/// and `extra` (the password source).
-fn add_args<'a>(realm: &'a str, server: &'a str, user: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "create",
-        "registry-credential",
-        realm,
-        "--server",
-        server,
-        "--username",
-        user,
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 /// Exit `code`, one stderr line containing `needle`, nothing on stdout.
 fn one_line_refusal(out: &Output, code: i32, needle: &str, what: &str) {
     one_line_error_of(what, out, code, &[needle]);
@@ -279,7 +263,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     // Add with --password-stdin, add with --from-file, update the first.
     let out = kuke(
         &h,
-        &add_args("sec", SERVER, USER, &["--password-stdin"]),
+        &credential_args("sec", SERVER, USER, &["--password-stdin"]),
         Some(&format!("{}\n", first.password)),
     );
     assert!(ok_stdout(&out, "add (stdin)").contains("added"));
@@ -290,7 +274,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     fs::write(&pw_file, format!("{}\n", file.password)).unwrap();
     let out = kuke(
         &h,
-        &add_args(
+        &credential_args(
             "sec",
             SERVER2,
             USER2,
@@ -303,7 +287,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
 
     let out = kuke(
         &h,
-        &add_args(
+        &credential_args(
             "sec",
             "longpw.secrets.test",
             "longpw",
@@ -316,7 +300,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
 
     let out = kuke(
         &h,
-        &add_args("sec", SERVER, USER, &["--password-stdin"]),
+        &credential_args("sec", SERVER, USER, &["--password-stdin"]),
         Some(&format!("{}\n", updated.password)),
     );
     assert!(ok_stdout(&out, "update").contains("updated"));
@@ -451,7 +435,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     // line, the right code, the record untouched, the password not echoed.
     let before = fs::read(&record).unwrap();
     let add = |realm: &str, server: &str, extra: &[&str], stdin: Option<&str>| {
-        kuke(&h, &add_args(realm, server, USER, extra), stdin)
+        kuke(&h, &credential_args(realm, server, USER, extra), stdin)
     };
     let stdin_pw = format!("{}\n", refused.password);
     let refused_file = h.dir.join("refused.txt");
@@ -551,7 +535,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
             "--regid=65534",
             "--clear-groups",
         ],
-        &add_args("sec", SERVER, USER, &["--password-stdin"]),
+        &credential_args("sec", SERVER, USER, &["--password-stdin"]),
         Some(&stdin_pw),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -690,7 +674,7 @@ fn records_with_credentials_are_private_in_both_layouts() {
     assert_private_temp_file(
         &h,
         "realm.yaml",
-        &add_args("docs", "r.docs.test", "u", &["--password-stdin"]),
+        &credential_args("docs", "r.docs.test", "u", &["--password-stdin"]),
         short.password,
     );
     assert_eq!(mode(&docs), 0o600, "tightened when credentials went in");
@@ -751,7 +735,7 @@ fn records_with_credentials_are_private_in_both_layouts() {
     assert_private_temp_file(
         &h,
         "metadata.json",
-        &add_args("main", "r2.kukeon.test", "robot2", &["--password-stdin"]),
+        &credential_args("main", "r2.kukeon.test", "robot2", &["--password-stdin"]),
         added.password,
     );
     assert_eq!(
@@ -828,7 +812,7 @@ fn console_screens_and_scrollback_never_show_a_password() {
     ok_stdout(
         &kuke(
             &h,
-            &add_args("con", "reg.one.test", "alpha", &["--password-stdin"]),
+            &credential_args("con", "reg.one.test", "alpha", &["--password-stdin"]),
             Some(one.password),
         ),
         "add alpha",

@@ -1245,6 +1245,27 @@ fn describe(c: &Command) -> String {
     )
 }
 
+/// `create registry-credential <realm> --server <server> --username <user>`
+/// followed by `extra` (the password source).
+pub fn credential_args<'a>(
+    realm: &'a str,
+    server: &'a str,
+    user: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "create",
+        "registry-credential",
+        realm,
+        "--server",
+        server,
+        "--username",
+        user,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// The command's stderr as text.
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
