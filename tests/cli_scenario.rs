@@ -4,62 +4,14 @@
 
 mod common;
 
-use common::Harness;
+use common::{credential_args, stderr_of, Harness};
 use serde_json::Value;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 const SECRET: &str = "s3cr3t-Pa55word";
 const SECRET2: &str = "an0ther-Pa55word";
 const MIB: f64 = 1024.0 * 1024.0;
-
-fn kuke(h: &Harness, args: &[&str]) -> Output {
-    h.kuke()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kuke-tui")
-}
-
-fn kuke_ok(h: &Harness, args: &[&str]) -> String {
-    let out = kuke(h, args);
-    assert!(
-        out.status.success(),
-        "kuke-tui {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn kuke_json(h: &Harness, args: &[&str]) -> Value {
-    let text = kuke_ok(h, args);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{text}"))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn with_stdin(h: &Harness, args: &[&str], input: &str) -> Output {
-    let mut child = h
-        .kuke()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 #[test]
 fn realm_lifecycle_end_to_end() {
@@ -67,7 +19,7 @@ fn realm_lifecycle_end_to_end() {
     let alpha_group = format!("{}/alpha", h.cgroup_root);
 
     // Create: every step reported, namespace and cgroup really exist.
-    let out = kuke_ok(&h, &["create", "realm", "alpha", "--label", "team=core"]);
+    let out = h.run_ok(&["create", "realm", "alpha", "--label", "team=core"]);
     for step in ["record", "namespace", "cgroup"] {
         assert!(
             out.lines()
@@ -90,13 +42,13 @@ fn realm_lifecycle_end_to_end() {
     );
 
     // Re-running is idempotent and says so; then it repairs what went missing.
-    let out = kuke_ok(&h, &["create", "realm", "alpha"]);
+    let out = h.run_ok(&["create", "realm", "alpha"]);
     assert_eq!(out.matches("already existed").count(), 3, "{out}");
     h.ctr_ok(&["namespaces", "rm", "kukeon-alpha"]);
     for d in h.cgroup_dirs(&alpha_group) {
         std::fs::remove_dir(&d).unwrap();
     }
-    let out = kuke_ok(&h, &["create", "realm", "alpha"]);
+    let out = h.run_ok(&["create", "realm", "alpha"]);
     assert!(
         out.lines()
             .any(|l| l.starts_with("namespace") && l.contains("repaired")),
@@ -111,7 +63,7 @@ fn realm_lifecycle_end_to_end() {
     assert!(!h.cgroup_dirs(&alpha_group).is_empty());
 
     // A second realm with a CPU spinner; alpha gets a sleeper and a 64 MiB hog.
-    kuke_ok(&h, &["create", "realm", "beta"]);
+    h.run_ok(&["create", "realm", "beta"]);
     for ns in ["kukeon-alpha", "kukeon-beta"] {
         h.import_image(ns);
     }
@@ -161,7 +113,7 @@ fn realm_lifecycle_end_to_end() {
     );
 
     // Tasks: status, pid and per-task usage from the task's cgroup.
-    let tasks = kuke_json(&h, &["get", "tasks", "--realm", "alpha", "-o", "json"]);
+    let tasks = h.run_json(&["get", "tasks", "--realm", "alpha", "-o", "json"]);
     let tasks = tasks.as_array().unwrap();
     assert_eq!(tasks.len(), 2, "{tasks:?}");
     for t in tasks {
@@ -172,7 +124,7 @@ fn realm_lifecycle_end_to_end() {
     let hog = tasks.iter().find(|t| t["id"] == "hog").unwrap();
     let hog_mem = hog["usage"]["memoryCurrent"].as_u64().unwrap() as f64;
     assert!(hog_mem >= 64.0 * MIB, "hog task memory {hog_mem}");
-    let containers = kuke_json(&h, &["get", "containers", "--realm", "alpha", "-o", "json"]);
+    let containers = h.run_json(&["get", "containers", "--realm", "alpha", "-o", "json"]);
     let containers = containers.as_array().unwrap();
     assert_eq!(containers.len(), 3, "{containers:?}");
     let cart = containers
@@ -189,23 +141,23 @@ fn realm_lifecycle_end_to_end() {
         containers.iter().find(|c| c["id"] == "hog").unwrap()["managed"],
         false
     );
-    let table = kuke_ok(&h, &["get", "containers", "--realm", "alpha"]);
+    let table = h.run_ok(&["get", "containers", "--realm", "alpha"]);
     assert!(
         table.contains("web_shop_cart_app") && table.contains("NoTask") && table.contains("cart"),
         "{table}"
     );
-    let table = kuke_ok(&h, &["get", "tasks", "--realm", "alpha"]);
+    let table = h.run_ok(&["get", "tasks", "--realm", "alpha"]);
     assert!(
         table.starts_with("ID") && table.contains("hog") && table.contains("Running"),
         "{table}"
     );
 
     // Images: the size is what ctr shows.
-    let images = kuke_json(&h, &["get", "images", "--realm", "alpha", "-o", "json"]);
+    let images = h.run_json(&["get", "images", "--realm", "alpha", "-o", "json"]);
     let image = &images.as_array().unwrap()[0];
     assert_eq!(image["reference"], h.image_ref.as_str());
     let ctr_line = h.ctr_ok(&["-n", "kukeon-alpha", "images", "ls"]);
-    let ours = kuke_ok(&h, &["get", "images", "--realm", "alpha"]);
+    let ours = h.run_ok(&["get", "images", "--realm", "alpha"]);
     let ctr_size = ctr_size_column(&ctr_line);
     assert!(
         ours.contains(&ctr_size),
@@ -213,7 +165,7 @@ fn realm_lifecycle_end_to_end() {
     );
 
     // Listing: observed state, counts, usage.
-    let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
+    let list = h.run_json(&["get", "realms", "-o", "json"]);
     let alpha = common::realm_item(&list, "alpha");
     assert_eq!(alpha["state"], "Ready");
     assert_eq!(alpha["observed"]["namespaceExists"], true);
@@ -222,17 +174,14 @@ fn realm_lifecycle_end_to_end() {
     assert_eq!(alpha["counts"]["runningTasks"], 2);
     assert_eq!(alpha["counts"]["images"], 1);
     assert!(alpha["usage"]["pidsCurrent"].as_u64().unwrap() >= 2);
-    let table = kuke_ok(&h, &["get", "realms"]);
+    let table = h.run_ok(&["get", "realms"]);
     assert!(
         table.starts_with("NAME") && table.contains("2/2"),
         "{table}"
     );
 
     // top: the hog's 64 MiB within 10 %, the spinner near one full core.
-    let out = kuke_ok(
-        &h,
-        &["top", "--interval", "1s", "--count", "3", "-o", "json"],
-    );
+    let out = h.run_ok(&["top", "--interval", "1s", "--count", "3", "-o", "json"]);
     let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let realms = last["realms"].as_array().unwrap();
     let alpha_rate = realms.iter().find(|r| r["realm"] == "alpha").unwrap();
@@ -253,74 +202,56 @@ fn realm_lifecycle_end_to_end() {
         alpha_rate["cpuPercentOfCore"].as_f64().unwrap() < 20.0,
         "{alpha_rate}"
     );
-    let out = kuke_ok(
-        &h,
-        &[
-            "top",
-            "--realm",
-            "beta",
-            "--interval",
-            "500ms",
-            "--count",
-            "1",
-        ],
-    );
+    let out = h.run_ok(&[
+        "top",
+        "--realm",
+        "beta",
+        "--interval",
+        "500ms",
+        "--count",
+        "1",
+    ]);
     assert!(
         out.starts_with("REALM") && out.contains("beta") && !out.contains("alpha"),
         "{out}"
     );
 
     // Credentials: added, updated, masked everywhere, removed.
-    let cred = [
-        "create",
-        "registry-credential",
+    let cred = credential_args(
         "alpha",
-        "--server",
         "registry.example.com",
-        "--username",
         "robot",
-        "--password-stdin",
-    ];
-    let out = with_stdin(&h, &cred, &format!("{SECRET}\n"));
-    assert!(out.status.success(), "{}", stderr(&out));
+        &["--password-stdin"],
+    );
+    let out = h.run_with_stdin(&cred, &format!("{SECRET}\n"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("added"));
-    let out = with_stdin(&h, &cred, SECRET2);
+    let out = h.run_with_stdin(&cred, SECRET2);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("updated"),
         "{}",
-        stderr(&out)
+        stderr_of(&out)
     );
     let pw_file = h.dir.join("pw");
     std::fs::write(&pw_file, SECRET).unwrap();
-    kuke_ok(
-        &h,
-        &[
-            "create",
-            "registry-credential",
-            "alpha",
-            "--server",
-            "ghcr.io",
-            "--username",
-            "bot",
-            "--from-file",
-            pw_file.to_str().unwrap(),
-        ],
-    );
-    let listed = kuke_json(&h, &["get", "registry-credentials", "alpha", "-o", "json"]);
+    h.run_ok(&credential_args(
+        "alpha",
+        "ghcr.io",
+        "bot",
+        &["--from-file", pw_file.to_str().unwrap()],
+    ));
+    let listed = h.run_json(&["get", "registry-credentials", "alpha", "-o", "json"]);
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let mut outputs = vec![
         serde_json::to_string(&listed).unwrap(),
-        kuke_ok(&h, &["get", "registry-credentials", "alpha"]),
-        kuke_ok(&h, &["get", "registry-credentials", "alpha", "-o", "yaml"]),
-        kuke_ok(&h, &["get", "realm", "alpha"]),
-        kuke_ok(&h, &["get", "realm", "alpha", "-o", "json"]),
-        kuke_ok(&h, &["get", "realms", "-o", "yaml"]),
-        kuke_ok(&h, &["get", "realms", "-o", "wide"]),
+        h.run_ok(&["get", "registry-credentials", "alpha"]),
+        h.run_ok(&["get", "registry-credentials", "alpha", "-o", "yaml"]),
+        h.run_ok(&["get", "realm", "alpha"]),
+        h.run_ok(&["get", "realm", "alpha", "-o", "json"]),
+        h.run_ok(&["get", "realms", "-o", "yaml"]),
+        h.run_ok(&["get", "realms", "-o", "wide"]),
     ];
-    outputs.push(render(&kuke(
-        &h,
-        &["delete", "realm", "alpha", "--dry-run"],
-    )));
+    outputs.push(render(&h.run(&["delete", "realm", "alpha", "--dry-run"])));
     for text in &outputs {
         assert!(
             !text.contains(SECRET) && !text.contains(SECRET2),
@@ -328,36 +259,30 @@ fn realm_lifecycle_end_to_end() {
         );
     }
     assert!(outputs[1].contains("********"));
-    let revealed = kuke_ok(&h, &["get", "realm", "alpha", "--show-secrets"]);
+    let revealed = h.run_ok(&["get", "realm", "alpha", "--show-secrets"]);
     assert!(
         revealed.contains(SECRET2),
         "--show-secrets shows the password"
     );
     let wide = &outputs[6];
     assert!(wide.contains("CREDENTIALS"), "{wide}");
-    kuke_ok(
-        &h,
-        &[
-            "delete",
-            "registry-credential",
-            "alpha",
-            "--server",
-            "ghcr.io",
-        ],
-    );
-    let out = kuke(
-        &h,
-        &[
-            "delete",
-            "registry-credential",
-            "alpha",
-            "--server",
-            "ghcr.io",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    h.run_ok(&[
+        "delete",
+        "registry-credential",
+        "alpha",
+        "--server",
+        "ghcr.io",
+    ]);
+    let out = h.run(&[
+        "delete",
+        "registry-credential",
+        "alpha",
+        "--server",
+        "ghcr.io",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert_eq!(
-        kuke_json(&h, &["get", "registry-credentials", "alpha", "-o", "json"])
+        h.run_json(&["get", "registry-credentials", "alpha", "-o", "json"])
             .as_array()
             .unwrap()
             .len(),
@@ -372,9 +297,9 @@ fn realm_lifecycle_end_to_end() {
         "apiVersion: v1beta1\nkind: Space\nmetadata:\n  name: web\n",
     )
     .unwrap();
-    let out = kuke(&h, &["delete", "realm", "alpha", "--yes"]);
+    let out = h.run(&["delete", "realm", "alpha", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let err = stderr_of(&out);
     for needle in [
         "2 task(s)",
         "3 container(s)",
@@ -387,7 +312,7 @@ fn realm_lifecycle_end_to_end() {
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 
     // The dry run lists everything and changes nothing.
-    let plan = kuke_ok(&h, &["delete", "realm", "alpha", "--cascade", "--dry-run"]);
+    let plan = h.run_ok(&["delete", "realm", "alpha", "--cascade", "--dry-run"]);
     for needle in [
         "sleeper",
         "hog",
@@ -409,18 +334,15 @@ fn realm_lifecycle_end_to_end() {
             d.display()
         );
     }
-    let plan_json = kuke_json(
-        &h,
-        &[
-            "delete",
-            "realm",
-            "alpha",
-            "--cascade",
-            "--dry-run",
-            "-o",
-            "json",
-        ],
-    );
+    let plan_json = h.run_json(&[
+        "delete",
+        "realm",
+        "alpha",
+        "--cascade",
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
     assert_eq!(plan_json["tasks"].as_array().unwrap().len(), 2);
     assert!(!plan_json["snapshots"].as_array().unwrap().is_empty());
     assert!(
@@ -429,23 +351,20 @@ fn realm_lifecycle_end_to_end() {
     );
 
     // Without a terminal and without --yes it refuses.
-    let out = kuke(&h, &["delete", "realm", "alpha", "--cascade"]);
+    let out = h.run(&["delete", "realm", "alpha", "--cascade"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(stderr_of(&out).contains("--yes"), "{}", stderr_of(&out));
 
     // The cascade leaves nothing behind: namespace, cgroups, files, tasks.
-    let out = kuke_ok(
-        &h,
-        &[
-            "delete",
-            "realm",
-            "alpha",
-            "--cascade",
-            "--yes",
-            "--grace",
-            "2s",
-        ],
-    );
+    let out = h.run_ok(&[
+        "delete",
+        "realm",
+        "alpha",
+        "--cascade",
+        "--yes",
+        "--grace",
+        "2s",
+    ]);
     assert!(out.contains("deleted"), "{out}");
     assert!(!h.namespaces().contains(&"kukeon-alpha".to_string()));
     assert!(
@@ -456,24 +375,21 @@ fn realm_lifecycle_end_to_end() {
     assert!(!h.run_path.join("alpha").exists());
 
     // A second delete is a clean no-op.
-    let out = kuke_ok(&h, &["delete", "realm", "alpha", "--cascade", "--yes"]);
+    let out = h.run_ok(&["delete", "realm", "alpha", "--cascade", "--yes"]);
     assert!(out.contains("nothing to delete"), "{out}");
 
     // A delete interrupted after everything but the files is finished by a
     // rerun; so is one that already lost its record (defaults are used).
     std::fs::remove_file(h.run_path.join("beta/realm.yaml")).unwrap();
-    let out = kuke_ok(
-        &h,
-        &[
-            "delete",
-            "realm",
-            "beta",
-            "--cascade",
-            "--yes",
-            "--grace",
-            "1s",
-        ],
-    );
+    let out = h.run_ok(&[
+        "delete",
+        "realm",
+        "beta",
+        "--cascade",
+        "--yes",
+        "--grace",
+        "1s",
+    ]);
     assert!(out.contains("deleted"), "{out}");
     assert!(!h.namespaces().contains(&"kukeon-beta".to_string()));
     assert!(h.cgroup_dirs(&beta_group).is_empty());
@@ -483,7 +399,7 @@ fn realm_lifecycle_end_to_end() {
         "shims left: {:?}",
         h.leftover_shims()
     );
-    assert_eq!(kuke_ok(&h, &["get", "realms"]), "No realms found.\n");
+    assert_eq!(h.run_ok(&["get", "realms"]), "No realms found.\n");
 }
 
 fn render(out: &Output) -> String {

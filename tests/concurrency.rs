@@ -9,34 +9,15 @@
 mod common;
 
 use common::pane::{wait_until, Pane};
-use common::Harness;
+use common::{credential_args, Harness};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::Barrier;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-fn kuke(h: &Harness, args: &[&str]) -> Output {
-    h.kuke()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kuke-tui")
-}
-
-fn kuke_ok(h: &Harness, args: &[&str]) -> String {
-    let out = kuke(h, args);
-    assert!(
-        out.status.success(),
-        "kuke-tui {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn dir_names(dir: &std::path::Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
@@ -51,7 +32,7 @@ fn four_writers_adding_fifty_credentials_each_leave_two_hundred() {
     const WRITERS: usize = 4;
     const EACH: usize = 50;
     let h = Harness::start();
-    kuke_ok(&h, &["create", "realm", "shared"]);
+    h.run_ok(&["create", "realm", "shared"]);
     let pw = h.dir.join("pw");
     std::fs::write(&pw, "concurrent-Pa55\n").unwrap();
     let pw = pw.to_str().unwrap();
@@ -64,20 +45,12 @@ fn four_writers_adding_fifty_credentials_each_leave_two_hundred() {
                 for i in 0..EACH {
                     let server = format!("w{w}-{i}.example.io");
                     let user = format!("user{w}");
-                    let out = kuke(
-                        h,
-                        &[
-                            "create",
-                            "registry-credential",
-                            "shared",
-                            "--server",
-                            &server,
-                            "--username",
-                            &user,
-                            "--from-file",
-                            pw,
-                        ],
-                    );
+                    let out = h.run(&credential_args(
+                        "shared",
+                        &server,
+                        &user,
+                        &["--from-file", pw],
+                    ));
                     let stdout = String::from_utf8_lossy(&out.stdout);
                     assert!(
                         out.status.success() && stdout.contains(" added in realm"),
@@ -124,11 +97,8 @@ fn four_writers_adding_fifty_credentials_each_leave_two_hundred() {
         BTreeSet::from(["realm.yaml".to_string(), "realm.yaml.lock".to_string()])
     );
     // And the CLI reads back the same 200.
-    let listed: serde_json::Value = serde_json::from_str(&kuke_ok(
-        &h,
-        &["get", "registry-credentials", "shared", "-o", "json"],
-    ))
-    .unwrap();
+    let listed: serde_json::Value =
+        h.run_json(&["get", "registry-credentials", "shared", "-o", "json"]);
     assert_eq!(listed.as_array().unwrap().len(), WRITERS * EACH);
 }
 
@@ -144,9 +114,9 @@ fn concurrent_creates_of_one_realm_give_one_created() {
                 let (h, barrier) = (&h, &barrier);
                 scope.spawn(move || {
                     let mut cmd = h.kuke();
-                    cmd.args(["create", "realm", "solo"]).stdin(Stdio::null());
+                    cmd.args(["create", "realm", "solo"]);
                     barrier.wait();
-                    cmd.output().expect("run kuke-tui")
+                    common::run_cmd(cmd, None)
                 })
             })
             .collect();
@@ -212,8 +182,7 @@ fn concurrent_creates_of_one_realm_give_one_created() {
             .collect();
         assert_eq!(groups, vec!["solo".to_string()], "{}", d.display());
     }
-    let list: serde_json::Value =
-        serde_json::from_str(&kuke_ok(&h, &["get", "realms", "-o", "json"])).unwrap();
+    let list: serde_json::Value = h.run_json(&["get", "realms", "-o", "json"]);
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(common::realm_item(&list, "solo")["state"], "Ready");
 }
@@ -247,7 +216,7 @@ fn cli_changes_show_in_the_open_console_within_one_interval() {
     // Slack for the 10 ms screen poll, tmux and a loaded 2-core machine.
     const SLACK: Duration = Duration::from_millis(500);
     let h = Harness::start();
-    kuke_ok(&h, &["create", "realm", "watch"]);
+    h.run_ok(&["create", "realm", "watch"]);
     let pane = Pane::start(&h, None, &["--interval", "1s"]);
     wait_until(&pane, "watch listed, connected", WAIT, |s| {
         s.contains("● connected") && realm_row(s, "watch").is_some()
@@ -256,7 +225,7 @@ fn cli_changes_show_in_the_open_console_within_one_interval() {
     sleep(Duration::from_millis(1500));
 
     let mut figures = Vec::new();
-    kuke_ok(&h, &["create", "realm", "fresh"]);
+    h.run_ok(&["create", "realm", "fresh"]);
     let done = Instant::now();
     figures.push((
         "create realm",
@@ -265,7 +234,7 @@ fn cli_changes_show_in_the_open_console_within_one_interval() {
         }),
     ));
 
-    kuke_ok(&h, &["delete", "realm", "fresh", "--yes"]);
+    h.run_ok(&["delete", "realm", "fresh", "--yes"]);
     let done = Instant::now();
     figures.push((
         "delete realm",
@@ -283,20 +252,12 @@ fn cli_changes_show_in_the_open_console_within_one_interval() {
     assert!(!before.contains("seen.example.io"), "{before}");
     let pw = h.dir.join("pw");
     std::fs::write(&pw, "watch-Pa55\n").unwrap();
-    kuke_ok(
-        &h,
-        &[
-            "create",
-            "registry-credential",
-            "watch",
-            "--server",
-            "seen.example.io",
-            "--username",
-            "eve",
-            "--from-file",
-            pw.to_str().unwrap(),
-        ],
-    );
+    h.run_ok(&credential_args(
+        "watch",
+        "seen.example.io",
+        "eve",
+        &["--from-file", pw.to_str().unwrap()],
+    ));
     let done = Instant::now();
     figures.push((
         "add credential",

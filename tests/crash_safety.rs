@@ -23,13 +23,12 @@
 
 mod common;
 
-use common::Harness;
+use common::{credential_args, ok_stdout, run_cmd, spawn_cmd, Harness};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -40,8 +39,6 @@ const KUKEON_KILLS: usize = 50;
 const KILL_SPAN: f64 = 0.9;
 /// Realms each site cycles through (create, credentials, delete, again).
 const SLOTS: usize = 4;
-/// Longest any un-killed command may take before the test calls it hung.
-const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 const GRACE: &str = "1s";
 /// A task that exits on SIGTERM (busybox sh as pid 1 would ignore it).
 const TASK_CMD: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
@@ -188,56 +185,14 @@ impl<'a> Site<'a> {
 
     /// Runs a command to completion (stdin text when given).
     fn run(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut c = self.cmd(args);
-        c.stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn kuke-tui");
-        if let Some(text) = input {
-            let mut stdin = child.stdin.take().unwrap();
-            let _ = stdin.write_all(text.as_bytes());
-        }
-        let pid = child.id();
-        // A watchdog, so a hang fails the test instead of stalling it; it
-        // wakes as soon as the command is done (its latency is not timed).
-        let (done, wake) = std::sync::mpsc::channel::<()>();
-        let watchdog = std::thread::spawn(move || {
-            if wake.recv_timeout(CMD_TIMEOUT).is_err() {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                return true;
-            }
-            false
-        });
-        let out = child.wait_with_output().expect("wait kuke-tui");
-        let _ = done.send(());
-        assert!(
-            !watchdog.join().unwrap(),
-            "kuke-tui {args:?} hung for {CMD_TIMEOUT:?}"
-        );
-        out
+        run_cmd(self.cmd(args), input)
     }
 
     /// Spawns a command, SIGKILLs it after `delay`; `true` when it was still
     /// running (a real kill), `false` when it had already exited.
     fn run_killed(&self, args: &[&str], input: Option<&str>, delay: Duration) -> bool {
-        let mut c = self.cmd(args);
-        c.stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        let mut child = c.spawn().expect("spawn kuke-tui");
-        if let Some(text) = input {
-            let mut stdin = child.stdin.take().unwrap();
-            // The child may already be gone: a broken pipe is fine.
-            let _ = stdin.write_all(text.as_bytes());
-        }
+        // Its output is not read: it is killed or done by the time we wait.
+        let mut child = spawn_cmd(self.cmd(args), input);
         sleep(delay);
         let killed = match child.try_wait().unwrap() {
             Some(_) => false,
@@ -534,20 +489,22 @@ impl Typical {
     }
 }
 
+/// `delete realm <realm> --cascade --yes --grace GRACE`.
+fn cascade_args(realm: &str) -> [&str; 7] {
+    [
+        "delete",
+        "realm",
+        realm,
+        "--cascade",
+        "--yes",
+        "--grace",
+        GRACE,
+    ]
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs each operation un-killed a few times on `site` and returns the
@@ -557,21 +514,12 @@ fn measure(site: &Site) -> Typical {
     for i in 0..3 {
         let realm = format!("{}calib{i}", site.prefix);
         let t = Instant::now();
-        ok(&site.run(&["create", "realm", &realm], None), "create");
+        ok_stdout(&site.run(&["create", "realm", &realm], None), "create");
         typical.add((Op::Create, false), t.elapsed());
         let t = Instant::now();
-        ok(
+        ok_stdout(
             &site.run(
-                &[
-                    "create",
-                    "registry-credential",
-                    &realm,
-                    "--server",
-                    "reg.example.com",
-                    "--username",
-                    "robot",
-                    "--password-stdin",
-                ],
+                &credential_args(&realm, "reg.example.com", "robot", &["--password-stdin"]),
                 Some("calibration-pw\n"),
             ),
             "credential",
@@ -586,21 +534,7 @@ fn measure(site: &Site) -> Typical {
                 .ctr_ok(&["-n", &ns, "containers", "create", &site.h.image_ref, "idle"]);
         }
         let t = Instant::now();
-        ok(
-            &site.run(
-                &[
-                    "delete",
-                    "realm",
-                    &realm,
-                    "--cascade",
-                    "--yes",
-                    "--grace",
-                    GRACE,
-                ],
-                None,
-            ),
-            "delete",
-        );
+        ok_stdout(&site.run(&cascade_args(&realm), None), "delete");
         typical.add((Op::Delete, i == 0), t.elapsed());
         assert!(
             site.observe(&realm).absent(),
@@ -675,18 +609,7 @@ fn trial(
             if slot.contents.is_none() {
                 slot.contents = Some(site.populate(&realm, rng));
             }
-            args.extend(
-                [
-                    "delete",
-                    "realm",
-                    &realm,
-                    "--cascade",
-                    "--yes",
-                    "--grace",
-                    GRACE,
-                ]
-                .map(String::from),
-            );
+            args.extend(cascade_args(&realm).map(String::from));
             (Op::Delete, slot.contents == Some("image+task"))
         }
     };
@@ -892,21 +815,7 @@ fn run_site(site: &Site, seed: u64, kills: usize) -> Tally {
     // Leave nothing behind: every slot deleted, and verified gone.
     for i in 0..SLOTS {
         let realm = format!("{}{i}", site.prefix);
-        ok(
-            &site.run(
-                &[
-                    "delete",
-                    "realm",
-                    &realm,
-                    "--cascade",
-                    "--yes",
-                    "--grace",
-                    GRACE,
-                ],
-                None,
-            ),
-            "final delete",
-        );
+        ok_stdout(&site.run(&cascade_args(&realm), None), "final delete");
         assert!(site.observe(&realm).absent(), "{realm} left behind");
     }
     eprintln!(

@@ -13,11 +13,10 @@
 mod common;
 
 use common::pane::{wait_for, wait_until, Pane};
-use common::Harness;
+use common::{credential_args, Harness};
 use std::io::ErrorKind;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{sleep, JoinHandle};
@@ -96,29 +95,6 @@ fn restore(h: &mut Harness, injected: Injected) {
     h.start_daemon();
 }
 
-fn kuke(h: &Harness, args: &[&str]) -> Output {
-    h.kuke()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kuke-tui")
-}
-
-fn kuke_ok(h: &Harness, args: &[&str]) -> String {
-    let out = kuke(h, args);
-    assert!(
-        out.status.success(),
-        "kuke-tui {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn realms_json(h: &Harness) -> serde_json::Value {
-    serde_json::from_str(&kuke_ok(h, &["get", "realms", "-o", "json"])).expect("realms json")
-}
-
 /// Every file under the run path with its bytes: a fault must change none.
 fn run_path_state(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -141,7 +117,7 @@ fn run_path_state(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// A realm with a running task, so every command has something to read.
 fn seed(h: &Harness) -> String {
-    kuke_ok(h, &["create", "realm", "alpha"]);
+    h.run_ok(&["create", "realm", "alpha"]);
     h.import_image("kukeon-alpha");
     let group = format!("{}/alpha/sleeper", h.cgroup_root);
     h.run_task("kukeon-alpha", "sleeper", &group, &["/bin/sleep", "600"]);
@@ -186,7 +162,7 @@ fn every_subcommand_fails_within_its_timeout_and_recovers() {
             let mut full = args.to_vec();
             full.extend(["--timeout", &timeout]);
             let started = Instant::now();
-            let out = kuke(&h, &full);
+            let out = h.run(&full);
             let took = started.elapsed();
             let err = String::from_utf8_lossy(&out.stderr);
             let what = format!("{fault:?}: kuke-tui {}", full.join(" "));
@@ -240,39 +216,28 @@ fn every_subcommand_fails_within_its_timeout_and_recovers() {
         let pw = h.dir.join("pw");
         std::fs::write(&pw, "fault-Pa55\n").unwrap();
         let server = format!("{fault:?}.example.io").to_lowercase();
-        kuke_ok(
-            &h,
-            &[
-                "create",
-                "registry-credential",
-                "alpha",
-                "--server",
-                &server,
-                "--username",
-                "u",
-                "--from-file",
-                pw.to_str().unwrap(),
-            ],
-        );
-        let listed = kuke_ok(&h, &["get", "registry-credentials", "alpha"]);
+        h.run_ok(&credential_args(
+            "alpha",
+            &server,
+            "u",
+            &["--from-file", pw.to_str().unwrap()],
+        ));
+        let listed = h.run_ok(&["get", "registry-credentials", "alpha"]);
         assert!(listed.contains(&server), "{fault:?}: {listed}");
-        kuke_ok(
-            &h,
-            &[
-                "delete",
-                "registry-credential",
-                "alpha",
-                "--server",
-                &server,
-            ],
-        );
-        let top = kuke_ok(&h, &["top", "--count", "1", "--interval", "200ms"]);
+        h.run_ok(&[
+            "delete",
+            "registry-credential",
+            "alpha",
+            "--server",
+            &server,
+        ]);
+        let top = h.run_ok(&["top", "--count", "1", "--interval", "200ms"]);
         assert!(top.lines().any(|l| l.starts_with("alpha")), "{top}");
 
         // Back to normal: the same commands work and the task survived.
         restore(&mut h, injected);
         let started = Instant::now();
-        let list = realms_json(&h);
+        let list = h.run_json(&["get", "realms", "-o", "json"]);
         let alpha = common::realm_item(&list, "alpha");
         assert_eq!(alpha["state"], "Ready", "{fault:?}: {alpha}");
         assert_eq!(alpha["counts"]["runningTasks"], 1, "{fault:?}: {alpha}");
@@ -422,7 +387,7 @@ fn realm_row(screen: &str, realm: &str) -> Option<Vec<String>> {
 fn console_stays_responsive_and_reconnects_by_itself() {
     let mut h = Harness::start();
     seed(&h);
-    kuke_ok(&h, &["create", "realm", "beta"]);
+    h.run_ok(&["create", "realm", "beta"]);
     let pane = Pane::start(&h, None, &["--interval", "1s", "--timeout", "1s"]);
     let connected = |s: &str| {
         s.contains("● connected")
@@ -504,7 +469,7 @@ fn a_hung_daemon_is_noticed_and_survived() {
 
     let frozen = Frozen::freeze(h.daemon_pid);
     let started = Instant::now();
-    let out = kuke(&h, &["get", "realms", "--timeout", "1s"]);
+    let out = h.run(&["get", "realms", "--timeout", "1s"]);
     let took = started.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -533,7 +498,7 @@ fn a_hung_daemon_is_noticed_and_survived() {
         "fault: hung daemon: console reconnected {:?} after it continued",
         started.elapsed()
     );
-    kuke_ok(&h, &["get", "realms"]);
+    h.run_ok(&["get", "realms"]);
     pane.keys(&["q"]);
     wait_for(&pane, "EXITED:0", WAIT);
 }

@@ -16,95 +16,24 @@
 
 mod common;
 
-use common::{realm_item, Harness};
+use common::{
+    credential_args, json_of, ok_stdout, one_line_error, realm_item, run_cmd, stderr_of, Harness,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Longest any single kuke-tui invocation may take before the test fails.
-const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 const READ_ONLY: &str = "Read-only file system";
 const NO_SPACE: &str = "No space left on device";
 const SECRET: &str = "fs-Fault-Pa55";
 
 // ---------------------------------------------------------------------------
 // running the binary
-
-/// Runs a command to completion; a hang is killed and fails the test.
-fn run(mut c: Command) -> Output {
-    let what = format!("{:?}", c.get_args().collect::<Vec<_>>());
-    c.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn kuke-tui");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > CMD_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kuke-tui {what} hung: no exit within {CMD_TIMEOUT:?} (killed)");
-        }
-        sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "kuke-tui {what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Exit `code`, exactly one line on stderr holding every needle, no panic
-/// and no raw escape.
-fn one_line_error(out: &Output, code: i32, needles: &[&str]) -> String {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "exactly one line: {err:?}");
-    assert!(!err.contains("internal error"), "a panic: {err}");
-    assert!(!err.contains('\u{1b}'), "no raw escapes: {err:?}");
-    for needle in needles {
-        assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    }
-    if std::env::var_os("FS_FAULTS_VERBOSE").is_some() {
-        eprint!("fs_faults: error line: {err}");
-    }
-    err
-}
 
 // ---------------------------------------------------------------------------
 // a run path in one of the two layouts
@@ -180,16 +109,16 @@ impl<'a> Site<'a> {
     }
 
     fn kuke(&self, args: &[&str]) -> Output {
-        run(self.cmd(args))
+        run_cmd(self.cmd(args), None)
     }
 
     fn kuke_ok(&self, args: &[&str]) -> String {
-        ok(self.kuke(args), &format!("{:?} {args:?}", self.layout))
+        ok_stdout(&self.kuke(args), &format!("{:?} {args:?}", self.layout))
     }
 
     fn list(&self) -> Value {
         let text = self.kuke_ok(&["get", "realms", "-o", "json"]);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        json_of(&text, "get realms")
     }
 
     fn create(&self, realm: &str) {
@@ -199,17 +128,12 @@ impl<'a> Site<'a> {
     fn add_credential(&self, realm: &str, server: &str) -> Output {
         let secret = self.h.dir.join("secret");
         fs::write(&secret, format!("{SECRET}\n")).unwrap();
-        self.kuke(&[
-            "create",
-            "registry-credential",
+        self.kuke(&credential_args(
             realm,
-            "--server",
             server,
-            "--username",
             "robot",
-            "--from-file",
-            secret.to_str().unwrap(),
-        ])
+            &["--from-file", secret.to_str().unwrap()],
+        ))
     }
 
     fn delete_credential(&self, realm: &str, server: &str) -> Output {
@@ -422,7 +346,7 @@ fn read_only_run_path_refuses_writes_and_still_reads() {
         let keep = site.realm("keep");
         let fresh = site.realm("fresh");
         site.create(&keep);
-        ok(site.add_credential(&keep, "r.io"), "add credential");
+        ok_stdout(&site.add_credential(&keep, "r.io"), "add credential");
         // A realm whose namespace went missing: a create would repair it.
         let bare = site.realm("bare");
         site.create(&bare);
@@ -499,7 +423,7 @@ fn full_disk_fails_cleanly_without_partial_writes() {
         let keep = site.realm("keep");
         let fresh = site.realm("fresh");
         site.create(&keep);
-        ok(site.add_credential(&keep, "r.io"), "add credential");
+        ok_stdout(&site.add_credential(&keep, "r.io"), "add credential");
         let filled = fill(&site.run);
         eprintln!("fs_faults: {layout:?} tmpfs of 64k full after {filled} filler bytes");
 
@@ -552,7 +476,7 @@ fn bad_records_are_invalid_beside_good_ones_and_never_followed() {
         let site = Site::new(&h, layout);
         let good = site.realm("good");
         site.create(&good);
-        ok(site.add_credential(&good, "r.io"), "add credential");
+        ok_stdout(&site.add_credential(&good, "r.io"), "add credential");
         let good_text = fs::read_to_string(site.record(&good)).unwrap();
         // A valid record of another name, as the realm's own would be.
         let record_of = |realm: &str| good_text.replace(&good, realm);
@@ -644,12 +568,12 @@ fn bad_records_are_invalid_beside_good_ones_and_never_followed() {
         }
         // The table: rows plus one warning line per bad realm, no raw escapes.
         let out = site.kuke(&["get", "realms"]);
-        let table = ok(out.clone(), "get realms");
+        let table = ok_stdout(&out, "get realms");
         assert!(
             table.contains(&good) && table.contains("Invalid"),
             "{table}"
         );
-        let warnings = stderr(&out);
+        let warnings = stderr_of(&out);
         assert_eq!(warnings.lines().count(), 7, "{warnings}");
         assert!(!warnings.contains('\u{1b}') && !table.contains('\u{1b}'));
         // top samples every realm without following links.

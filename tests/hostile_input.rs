@@ -4,25 +4,8 @@
 
 mod common;
 
-use common::Harness;
-use std::process::{Output, Stdio};
+use common::{credential_args, one_line_error, run_cmd, Harness};
 use std::time::{Duration, Instant};
-
-fn kuke(h: &Harness, args: &[&str]) -> Output {
-    h.kuke()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kuke-tui")
-}
-
-fn one_line_error(out: &Output, code: i32, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "exactly one line: {err:?}");
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(!err.contains('\u{1b}'), "no raw escapes: {err:?}");
-}
 
 fn run_path_entries(h: &Harness) -> Vec<String> {
     match std::fs::read_dir(&h.run_path) {
@@ -52,24 +35,24 @@ fn hostile_names_labels_and_secrets_are_refused() {
         "\u{1b}[31mred",
         long.as_str(),
     ] {
-        let out = kuke(&h, &["create", "realm", name]);
-        one_line_error(&out, 2, "lowercase letters, digits and '-'");
+        let out = h.run(&["create", "realm", name]);
+        one_line_error(&out, 2, &["lowercase letters, digits and '-'"]);
     }
     one_line_error(
-        &kuke(&h, &["create", "realm", "ok", "--namespace", "bad..ns"]),
+        &h.run(&["create", "realm", "ok", "--namespace", "bad..ns"]),
         2,
-        "invalid namespace",
+        &["invalid namespace"],
     );
     // A valid name whose namespace containerd would refuse.
     one_line_error(
-        &kuke(&h, &["create", "realm", "a--b"]),
+        &h.run(&["create", "realm", "a--b"]),
         2,
-        "gives namespace \"kukeon-a--b\", which containerd refuses",
+        &["gives namespace \"kukeon-a--b\", which containerd refuses"],
     );
     one_line_error(
-        &kuke(&h, &["create", "realm", "ok", "--label", "novalue"]),
+        &h.run(&["create", "realm", "ok", "--label", "novalue"]),
         2,
-        "key=value",
+        &["key=value"],
     );
     assert!(
         run_path_entries(&h).is_empty(),
@@ -79,37 +62,24 @@ fn hostile_names_labels_and_secrets_are_refused() {
     assert!(h.ctr_ok(&["namespaces", "ls", "-q"]).trim().is_empty());
 
     // A namespace already claimed by another realm is refused.
-    assert!(kuke(&h, &["create", "realm", "owner"]).status.success());
+    h.run_ok(&["create", "realm", "owner"]);
     one_line_error(
-        &kuke(
-            &h,
-            &["create", "realm", "thief", "--namespace", "kukeon-owner"],
-        ),
+        &h.run(&["create", "realm", "thief", "--namespace", "kukeon-owner"]),
         2,
-        "already belongs to realm \"owner\"",
+        &["already belongs to realm \"owner\""],
     );
     assert!(!h.run_path.join("thief").exists());
-    assert!(kuke(&h, &["delete", "realm", "owner", "--yes"])
-        .status
-        .success());
+    h.run_ok(&["delete", "realm", "owner", "--yes"]);
 
     // The system realm is protected, before anything is asked of containerd.
     one_line_error(
-        &kuke(
-            &h,
-            &["delete", "realm", "kukeon-system", "--cascade", "--yes"],
-        ),
+        &h.run(&["delete", "realm", "kukeon-system", "--cascade", "--yes"]),
         2,
-        "--force",
+        &["--force"],
     );
 
     // Credentials: empty password, bad server, empty username; nothing written.
-    let ok = kuke(&h, &["create", "realm", "creds"]);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    h.run_ok(&["create", "realm", "creds"]);
     let before = std::fs::read(h.run_path.join("creds/realm.yaml")).unwrap();
     let empty = h.dir.join("empty");
     std::fs::write(&empty, "\n").unwrap();
@@ -149,24 +119,17 @@ fn hostile_names_labels_and_secrets_are_refused() {
     ];
     for (args, needle) in cases {
         let all: Vec<&str> = base.iter().chain(args.iter()).copied().collect();
-        let out = kuke(&h, &all);
+        let out = h.run(&all);
         let code = if needle == "/nonexistent/pw" { 1 } else { 2 };
-        one_line_error(&out, code, needle);
+        one_line_error(&out, code, &[needle]);
     }
-    let out = kuke(
-        &h,
-        &[
-            "create",
-            "registry-credential",
-            "creds",
-            "--server",
-            "r.io",
-            "--username",
-            "u",
-            "--password-stdin",
-        ],
-    );
-    one_line_error(&out, 2, "password is empty");
+    let out = h.run(&credential_args(
+        "creds",
+        "r.io",
+        "u",
+        &["--password-stdin"],
+    ));
+    one_line_error(&out, 2, &["password is empty"]);
     assert_eq!(
         std::fs::read(h.run_path.join("creds/realm.yaml")).unwrap(),
         before,
@@ -175,39 +138,34 @@ fn hostile_names_labels_and_secrets_are_refused() {
 
     // Existing realms with hostile names can't be used to escape the run path.
     one_line_error(
-        &kuke(&h, &["delete", "realm", "../etc", "--yes"]),
+        &h.run(&["delete", "realm", "../etc", "--yes"]),
         2,
-        "single path component",
+        &["single path component"],
     );
     one_line_error(
-        &kuke(&h, &["get", "registry-credentials", ".."]),
+        &h.run(&["get", "registry-credentials", ".."]),
         2,
-        "single path component",
+        &["single path component"],
     );
 
     // Usage errors from clap exit 2 too.
     assert_eq!(
-        kuke(&h, &["get", "realms", "-o", "xml"]).status.code(),
+        h.run(&["get", "realms", "-o", "xml"]).status.code(),
         Some(2)
     );
     assert_eq!(
-        kuke(&h, &["delete", "realm", "x", "--grace", "soon"])
+        h.run(&["delete", "realm", "x", "--grace", "soon"])
             .status
             .code(),
         Some(2)
     );
-    let out = kuke(&h, &["delete", "realm", "creds", "--cascade", "--yes"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.run_ok(&["delete", "realm", "creds", "--cascade", "--yes"]);
 }
 
 #[test]
 fn malformed_record_is_listed_beside_good_ones() {
     let h = Harness::start();
-    assert!(kuke(&h, &["create", "realm", "good"]).status.success());
+    h.run_ok(&["create", "realm", "good"]);
     let broken = h.run_path.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(
@@ -218,13 +176,7 @@ fn malformed_record_is_listed_beside_good_ones() {
     std::fs::create_dir_all(h.run_path.join("norecord")).unwrap();
     std::fs::write(h.run_path.join("garbage.yaml"), "not a realm").unwrap();
 
-    let out = kuke(&h, &["get", "realms", "-o", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = h.run_json(&["get", "realms", "-o", "json"]);
     let items = list["items"].as_array().unwrap();
     let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["broken", "good", "norecord"]);
@@ -244,7 +196,7 @@ fn malformed_record_is_listed_beside_good_ones() {
         items[2]
     );
 
-    let out = kuke(&h, &["get", "realms"]);
+    let out = h.run(&["get", "realms"]);
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -254,16 +206,9 @@ fn malformed_record_is_listed_beside_good_ones() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken/realm.yaml:"));
 
     // An invalid realm can still be deleted.
-    let out = kuke(&h, &["delete", "realm", "broken", "--yes"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.run_ok(&["delete", "realm", "broken", "--yes"]);
     assert!(!broken.exists());
-    assert!(kuke(&h, &["delete", "realm", "good", "--yes"])
-        .status
-        .success());
+    h.run_ok(&["delete", "realm", "good", "--yes"]);
 }
 
 #[test]
@@ -271,38 +216,28 @@ fn unreachable_containerd_fails_fast_with_the_socket_named() {
     let h = Harness::start();
     let missing = h.dir.join("missing.sock");
     let started = Instant::now();
-    let out = h
-        .kuke()
-        .args([
-            "get",
-            "realms",
-            "--containerd-socket",
-            missing.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    one_line_error(&out, 1, missing.to_str().unwrap());
+    let out = h.run(&[
+        "get",
+        "realms",
+        "--containerd-socket",
+        missing.to_str().unwrap(),
+    ]);
+    one_line_error(&out, 1, &[missing.to_str().unwrap()]);
     assert!(started.elapsed() < Duration::from_secs(3));
 
     // A socket that accepts but never answers: bounded by --timeout.
     let silent = h.dir.join("silent.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&silent).unwrap();
     let started = Instant::now();
-    let out = h
-        .kuke()
-        .args([
-            "get",
-            "realms",
-            "--timeout",
-            "1s",
-            "--containerd-socket",
-            silent.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    one_line_error(&out, 1, silent.to_str().unwrap());
+    let out = h.run(&[
+        "get",
+        "realms",
+        "--timeout",
+        "1s",
+        "--containerd-socket",
+        silent.to_str().unwrap(),
+    ]);
+    one_line_error(&out, 1, &[silent.to_str().unwrap()]);
     let took = started.elapsed();
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
@@ -310,29 +245,9 @@ fn unreachable_containerd_fails_fast_with_the_socket_named() {
 #[test]
 fn terminal_confirmation_requires_the_exact_realm_name() {
     let h = Harness::start();
-    assert!(kuke(&h, &["create", "realm", "typed"]).status.success());
+    h.run_ok(&["create", "realm", "typed"]);
     // `script` gives the command a real pseudo-terminal; our stdin feeds it.
-    let confirm = |answer: &str| {
-        let cmd = format!(
-            "{} delete realm typed --cascade",
-            env!("CARGO_BIN_EXE_kuke-tui")
-        );
-        let mut child = std::process::Command::new("script")
-            .args(["-qec", &cmd, "/dev/null"])
-            .env("KUKEON_RUN_PATH", &h.run_path)
-            .env("KUKEON_CONTAINERD_SOCKET", &h.socket)
-            .env("KUKEON_CGROUP_ROOT", &h.cgroup_root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("script(1) from util-linux");
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
-        drop(stdin);
-        child.wait_with_output().unwrap()
-    };
+    let confirm = |answer: &str| h.run_on_terminal("delete realm typed --cascade", answer);
     let out = confirm("typo");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Type the realm name"), "{text}");
@@ -353,18 +268,17 @@ fn terminal_confirmation_requires_the_exact_realm_name() {
 #[test]
 fn without_root_the_error_names_what_needs_privilege() {
     let h = Harness::start();
-    assert!(kuke(&h, &["create", "realm", "private"]).status.success());
+    h.run_ok(&["create", "realm", "private"]);
     let as_nobody = |args: &[&str]| {
-        let out = std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(env!("CARGO_BIN_EXE_kuke-tui"))
-            .args(args)
-            .env("KUKEON_RUN_PATH", &h.run_path)
-            .env("KUKEON_CONTAINERD_SOCKET", &h.socket)
-            .env("KUKEON_CGROUP_ROOT", &h.cgroup_root)
-            .stdin(Stdio::null())
-            .output()
-            .expect("setpriv from util-linux");
+        let mut c = h.kuke_via(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+        ]);
+        c.args(args);
+        let out = run_cmd(c, None);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -386,7 +300,5 @@ fn without_root_the_error_names_what_needs_privilege() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(kuke(&h, &["delete", "realm", "private", "--yes"])
-        .status
-        .success());
+    h.run_ok(&["delete", "realm", "private", "--yes"]);
 }

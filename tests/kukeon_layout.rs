@@ -19,19 +19,19 @@
 
 mod common;
 
-use common::Harness;
+use common::{
+    credential_args, json_of, ok_stdout, run_cmd, spawn_cmd, stderr_of, wait_cmd, Harness,
+};
 use serde_json::{json, Value};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Longest any single kuke-tui invocation may take.
-const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/kukeon");
 /// The password of `main`'s credential in the fixture.
 const MAIN_SECRET: &str = "main-Pa55word-1";
@@ -52,91 +52,16 @@ fn cmd(h: &Harness, args: &[&str]) -> Command {
     c
 }
 
-/// Starts a command with piped output (and stdin when `input` is given).
-fn spawn(mut c: Command, input: Option<&str>) -> Child {
-    c.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn kuke-tui");
-    if let Some(text) = input {
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(text.as_bytes()).unwrap();
-    }
-    child
-}
-
-/// Waits for a spawned command, killing it (and failing) after `CMD_TIMEOUT`.
-fn finish(mut child: Child, what: &str) -> Output {
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > CMD_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = err_reader.join().unwrap_or_default();
-            panic!(
-                "kuke-tui {what} hung: no exit within {CMD_TIMEOUT:?} (killed); stderr: {}",
-                String::from_utf8_lossy(&stderr)
-            );
-        }
-        sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
-}
-
-fn run(c: Command, input: Option<&str>) -> Output {
-    let what = format!("{:?}", c.get_args().collect::<Vec<_>>());
-    finish(spawn(c, input), &what)
-}
-
 fn kuke(h: &Harness, args: &[&str]) -> Output {
-    run(cmd(h, args), None)
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "kuke-tui {what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run_cmd(cmd(h, args), None)
 }
 
 fn kuke_ok(h: &Harness, args: &[&str]) -> String {
-    ok(kuke(h, args), &format!("{args:?}"))
+    ok_stdout(&kuke(h, args), &format!("kuke-tui {args:?}"))
 }
 
 fn kuke_json(h: &Harness, args: &[&str]) -> Value {
-    let text = kuke_ok(h, args);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{text}"))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    json_of(&kuke_ok(h, args), &format!("kuke-tui {args:?}"))
 }
 
 fn names(list: &Value) -> Vec<String> {
@@ -197,36 +122,16 @@ fn put(h: &Harness, rel: &str, text: &str) -> PathBuf {
 /// Returns the instance's cgroup root.
 fn seed_host(h: &Harness) -> String {
     let root = instance(h, "kukeon.io");
-    put(
-        h,
-        "data/main/metadata.json",
-        &fixture("realm-main.json", &root),
-    );
-    put(
-        h,
-        "data/kuke-system/metadata.json",
-        &fixture("realm-kuke-system.json", &root),
-    );
-    put(
-        h,
-        "data/broken/metadata.json",
-        &fixture("realm-broken.json", &root),
-    );
-    put(
-        h,
-        "data/main/default/metadata.json",
-        &fixture("space-default.json", &root),
-    );
-    put(
-        h,
-        "data/main/default/web/metadata.json",
-        &fixture("stack-web.json", &root),
-    );
-    put(
-        h,
-        "data/main/default/web/api/metadata.json",
-        &fixture("cell-api.json", &root),
-    );
+    for (rel, name) in [
+        ("data/main/metadata.json", "realm-main.json"),
+        ("data/kuke-system/metadata.json", "realm-kuke-system.json"),
+        ("data/broken/metadata.json", "realm-broken.json"),
+        ("data/main/default/metadata.json", "space-default.json"),
+        ("data/main/default/web/metadata.json", "stack-web.json"),
+        ("data/main/default/web/api/metadata.json", "cell-api.json"),
+    ] {
+        put(h, rel, &fixture(name, &root));
+    }
     // Kukeon's sidecar lock and a temp file its atomic write left behind.
     put(h, "data/main/metadata.json.lock", "");
     put(h, "data/main/.meta-2818203847.tmp", "{\n  \"apiVer");
@@ -333,18 +238,9 @@ fn credential(doc: &Value, server: &str) -> Option<Value> {
 }
 
 fn add_credential(h: &Harness, realm: &str, server: &str, user: &str, password: &str) -> String {
-    let args = [
-        "create",
-        "registry-credential",
-        realm,
-        "--server",
-        server,
-        "--username",
-        user,
-        "--password-stdin",
-    ];
-    ok(
-        run(cmd(h, &args), Some(&format!("{password}\n"))),
+    let args = credential_args(realm, server, user, &["--password-stdin"]);
+    ok_stdout(
+        &run_cmd(cmd(h, &args), Some(&format!("{password}\n"))),
         &format!("{args:?}"),
     )
 }
@@ -393,15 +289,15 @@ fn detects_and_lists_a_kukeon_host() {
 
     // The table says the same and warns about the torn record on stderr.
     let out = kuke(&h, &["get", "realms", "-o", "wide"]);
-    let table = ok_ref(&out);
+    let table = ok_stdout(&out, "get realms");
     assert!(
         table.contains("main.kukeon.io") && table.contains("kuke-system.kukeon.io"),
         "{table}"
     );
     assert!(
-        stderr(&out).contains("\"broken\"") && stderr(&out).contains("metadata.json:5:"),
+        stderr_of(&out).contains("\"broken\"") && stderr_of(&out).contains("metadata.json:5:"),
         "{}",
-        stderr(&out)
+        stderr_of(&out)
     );
 
     // Describing masks the password everywhere and keeps unknown keys visible.
@@ -440,16 +336,6 @@ fn detects_and_lists_a_kukeon_host() {
     assert_eq!(entries, ["metadata.json"]);
     assert_eq!(record(&h, "main").0, fixture("realm-main.json", &root));
     assert!(!h.run_path.join("main").exists() && !h.run_path.join("data/realm.yaml").exists());
-}
-
-fn ok_ref(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed ({:?}): {}",
-        out.status.code(),
-        stderr(out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 // ---------------------------------------------------------------------------
@@ -620,7 +506,7 @@ fn credential_round_trips_keep_unknown_fields() {
             "ghcr.io",
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert_eq!(fs::read(&path).unwrap(), before);
 
     // No temp files of ours were left next to the record.
@@ -666,7 +552,7 @@ fn concurrent_credential_writers_lose_nothing() {
                     assert!(
                         out.status.success(),
                         "{server}: {} (a writer lost the race instead of waiting)",
-                        stderr(&out)
+                        stderr_of(&out)
                     );
                 }
             });
@@ -702,19 +588,10 @@ fn writers_and_readers_honour_kukeons_sidecar_lock() {
     // A Kukeon reader holds the lock shared: our writer waits for it.
     let reader = flock(&lock, libc::LOCK_SH);
     let before = fs::read(&path).unwrap();
-    let mut child = spawn(
+    let mut child = spawn_cmd(
         cmd(
             &h,
-            &[
-                "create",
-                "registry-credential",
-                "main",
-                "--server",
-                "shared.io",
-                "--username",
-                "u",
-                "--password-stdin",
-            ],
+            &credential_args("main", "shared.io", "u", &["--password-stdin"]),
         ),
         Some("pw\n"),
     );
@@ -725,12 +602,12 @@ fn writers_and_readers_honour_kukeons_sidecar_lock() {
     );
     assert_eq!(fs::read(&path).unwrap(), before);
     drop(reader);
-    ok(finish(child, "add shared.io"), "add shared.io");
+    ok_stdout(&wait_cmd(child, "add shared.io"), "add shared.io");
     assert!(credential(&record(&h, "main").1, "shared.io").is_some());
 
     // A Kukeon writer holds it exclusively: our reader waits too.
     let writer = flock(&lock, libc::LOCK_EX);
-    let mut child = spawn(
+    let mut child = spawn_cmd(
         cmd(&h, &["get", "registry-credentials", "main", "-o", "json"]),
         None,
     );
@@ -740,26 +617,20 @@ fn writers_and_readers_honour_kukeons_sidecar_lock() {
         "read while a writer held the lock"
     );
     drop(writer);
-    let listed: Value =
-        serde_json::from_str(&ok(finish(child, "get credentials"), "get credentials")).unwrap();
+    let listed: Value = serde_json::from_str(&ok_stdout(
+        &wait_cmd(child, "get credentials"),
+        "get credentials",
+    ))
+    .unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 
     // Kukeon changes the record while our writer waits for the lock: our
     // write starts from Kukeon's bytes, so neither change is lost.
     let writer = flock(&lock, libc::LOCK_EX);
-    let mut child = spawn(
+    let mut child = spawn_cmd(
         cmd(
             &h,
-            &[
-                "create",
-                "registry-credential",
-                "main",
-                "--server",
-                "late.io",
-                "--username",
-                "u",
-                "--password-stdin",
-            ],
+            &credential_args("main", "late.io", "u", &["--password-stdin"]),
         ),
         Some("pw\n"),
     );
@@ -775,7 +646,7 @@ fn writers_and_readers_honour_kukeons_sidecar_lock() {
         .push(json!({"username": "k", "password": "daemon-pw", "serverAddress": "daemon.io"}));
     kukeon_write(&path, &doc);
     drop(writer);
-    ok(finish(child, "add late.io"), "add late.io");
+    ok_stdout(&wait_cmd(child, "add late.io"), "add late.io");
     let (text, doc) = record(&h, "main");
     assert_kukeon_json(&text);
     assert!(
@@ -869,8 +740,8 @@ fn cascade_plan_names_the_history_companion() {
 
     // Without --cascade: refused, naming the contents and the companion.
     let out = kuke(&h, &["delete", "realm", "cas", "--yes"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
     for needle in [
         "not empty",
         "1 task(s)",
@@ -938,8 +809,8 @@ fn kuke_system_is_not_deleted_without_force() {
         &["delete", "realm", "kuke-system", "--cascade", "--yes"],
     ] {
         let out = kuke(&h, args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("--force"), "{}", stderr_of(&out));
     }
     let plan = kuke_ok(&h, &["delete", "realm", "kuke-system", "--dry-run"]);
     assert!(plan.contains("system realm"), "{plan}");
@@ -966,7 +837,7 @@ fn realm_on_the_system_namespace_is_protected() {
     assert_eq!(plan["namespace"], "kuke-system.kukeon.io");
     assert_eq!(plan["systemRealm"], true, "{plan}");
     let out = kuke(&h, &["delete", "realm", "daemon", "--cascade", "--yes"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(h
         .namespaces()
         .contains(&"kuke-system.kukeon.io".to_string()));
@@ -1001,7 +872,8 @@ fn forced_docs_layout_does_not_read_kukeon_records() {
     // The same through the environment variable.
     let mut c = cmd(&h, &["get", "realms", "-o", "json"]);
     c.env("KUKEON_LAYOUT", "docs");
-    let list: Value = serde_json::from_str(&ok(run(c, None), "KUKEON_LAYOUT=docs")).unwrap();
+    let list: Value =
+        serde_json::from_str(&ok_stdout(&run_cmd(c, None), "KUKEON_LAYOUT=docs")).unwrap();
     assert_eq!(names(&list), listed, "{list}");
     // And `--layout kukeon` agrees with detection.
     let list = kuke_json(&h, &["--layout", "kukeon", "get", "realms", "-o", "json"]);
@@ -1018,12 +890,12 @@ fn forced_docs_layout_does_not_delete_kukeon_data() {
     // The harness's KUKEON_CGROUP_ROOT stays set: nothing under /kukeon is touched.
     let mut c = h.kuke();
     c.args(["--layout", "docs", "delete", "realm", "data", "--yes"]);
-    let out = run(c, None);
+    let out = run_cmd(c, None);
     assert!(
         record_path(&h, "main").exists(),
         "Kukeon's records were deleted: {}{}",
         String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
+        stderr_of(&out)
     );
     assert!(!out.status.success(), "should have been refused");
 }
@@ -1060,7 +932,7 @@ fn instance_suffix_and_cgroup_root_precedence() {
     let env_root = format!("{}/env", h.cgroup_root);
     let mut c = cmd(&h, &["create", "realm", "other"]);
     c.env("KUKEON_CGROUP_ROOT", &env_root);
-    ok(run(c, None), "create other");
+    ok_stdout(&run_cmd(c, None), "create other");
     let (_, doc) = record(&h, "other");
     assert_eq!(
         doc["status"]["cgroupPath"],
@@ -1091,7 +963,7 @@ fn forced_kukeon_layout_on_an_empty_run_path() {
     let mut c = h.kuke();
     c.args(["create", "realm", "solo"])
         .env("KUKEON_LAYOUT", "kukeon");
-    ok(run(c, None), "create solo");
+    ok_stdout(&run_cmd(c, None), "create solo");
     let (text, doc) = record(&h, "solo");
     assert_kukeon_json(&text);
     assert_eq!(doc["spec"]["namespace"], "solo.kukeon.io");
@@ -1107,7 +979,7 @@ fn forced_kukeon_layout_on_an_empty_run_path() {
     assert_eq!(names(&list), ["solo"], "{list}");
     let mut c = h.kuke();
     c.args(["delete", "realm", "solo", "--yes", "--layout", "kukeon"]);
-    ok(run(c, None), "delete solo");
+    ok_stdout(&run_cmd(c, None), "delete solo");
     assert!(!h.namespaces().contains(&"solo.kukeon.io".to_string()));
     assert!(!h.run_path.join("data/solo").exists());
 }

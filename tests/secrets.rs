@@ -17,12 +17,12 @@
 mod common;
 
 use common::pane::{wait_for, wait_until, Pane};
-use common::Harness;
+use common::{credential_args, ok_stdout, one_line_error_of, run_cmd, Harness};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const MASK: &str = "********";
@@ -90,6 +90,15 @@ struct Transcript {
 }
 
 impl Transcript {
+    /// `kuke-tui <args>` (no stdin) that must succeed; its output is kept
+    /// under `label` as one that may not show a secret. Returns stdout.
+    fn run_ok(&mut self, h: &Harness, args: &[&str], label: &str) -> String {
+        let out = kuke(h, args, None);
+        let stdout = ok_stdout(&out, label);
+        self.add(label, &out, false);
+        stdout
+    }
+
     fn add(&mut self, label: &str, out: &Output, allowed: bool) {
         let text = format!(
             "{}{}",
@@ -156,55 +165,19 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// `kuke-tui <args>` with `stdin` fed (or none), at the harness, with a
 /// private HOME/XDG/TMPDIR; `prefix` wraps it (setpriv, strace).
 fn kuke_with(h: &Harness, prefix: &[&str], args: &[&str], stdin: Option<&str>) -> Output {
-    let bin = env!("CARGO_BIN_EXE_kuke-tui");
-    let mut cmd = if prefix.is_empty() {
-        Command::new(bin)
-    } else {
-        let mut c = Command::new(prefix[0]);
-        c.args(&prefix[1..]).arg(bin);
-        c
-    };
-    cmd.env("KUKEON_RUN_PATH", &h.run_path)
-        .env("KUKEON_CONTAINERD_SOCKET", &h.socket)
-        .env("KUKEON_CGROUP_ROOT", &h.cgroup_root)
-        .args(args);
+    let mut cmd = h.kuke_via(prefix);
+    cmd.args(args);
     private_env(h, &mut cmd);
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn kuke-tui");
-    if let Some(text) = stdin {
-        // The command may fail before reading; a broken pipe is fine then.
-        let _ = child.stdin.take().unwrap().write_all(text.as_bytes());
-    }
-    child.wait_with_output().expect("wait kuke-tui")
+    run_cmd(cmd, stdin)
 }
 
 fn kuke(h: &Harness, args: &[&str], stdin: Option<&str>) -> Output {
     kuke_with(h, &[], args, stdin)
 }
 
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Exit `code`, one stderr line containing `needle`, nothing on stdout.
-fn one_line_error(out: &Output, code: i32, needle: &str, what: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "{what}: {err}");
-    assert_eq!(err.lines().count(), 1, "{what}: one line: {err:?}");
-    assert!(err.contains(needle), "{what}: {err:?} lacks {needle:?}");
+fn one_line_refusal(out: &Output, code: i32, needle: &str, what: &str) {
+    one_line_error_of(what, out, code, &[needle]);
     assert!(out.stdout.is_empty(), "{what}: stdout {:?}", out.stdout);
 }
 
@@ -285,26 +258,15 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     let mut t = Transcript::default();
     let record = h.run_path.join("sec/realm.yaml");
 
-    let out = kuke(&h, &["create", "realm", "sec"], None);
-    ok(&out, "create realm");
-    t.add("create realm sec", &out, false);
+    t.run_ok(&h, &["create", "realm", "sec"], "create realm sec");
 
     // Add with --password-stdin, add with --from-file, update the first.
     let out = kuke(
         &h,
-        &[
-            "create",
-            "registry-credential",
-            "sec",
-            "--server",
-            SERVER,
-            "--username",
-            USER,
-            "--password-stdin",
-        ],
+        &credential_args("sec", SERVER, USER, &["--password-stdin"]),
         Some(&format!("{}\n", first.password)),
     );
-    assert!(ok(&out, "add (stdin)").contains("added"));
+    assert!(ok_stdout(&out, "add (stdin)").contains("added"));
     t.add("add --password-stdin", &out, false);
     assert_eq!(mode(&record), 0o600);
 
@@ -312,54 +274,36 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     fs::write(&pw_file, format!("{}\n", file.password)).unwrap();
     let out = kuke(
         &h,
-        &[
-            "create",
-            "registry-credential",
+        &credential_args(
             "sec",
-            "--server",
             SERVER2,
-            "--username",
             USER2,
-            "--from-file",
-            pw_file.to_str().unwrap(),
-        ],
+            &["--from-file", pw_file.to_str().unwrap()],
+        ),
         None,
     );
-    assert!(ok(&out, "add (file)").contains("added"));
+    assert!(ok_stdout(&out, "add (file)").contains("added"));
     t.add("add --from-file", &out, false);
 
     let out = kuke(
         &h,
-        &[
-            "create",
-            "registry-credential",
+        &credential_args(
             "sec",
-            "--server",
             "longpw.secrets.test",
-            "--username",
             "longpw",
-            "--password-stdin",
-        ],
+            &["--password-stdin"],
+        ),
         Some(long.password),
     );
-    ok(&out, "add (long)");
+    ok_stdout(&out, "add (long)");
     t.add("add long password", &out, false);
 
     let out = kuke(
         &h,
-        &[
-            "create",
-            "registry-credential",
-            "sec",
-            "--server",
-            SERVER,
-            "--username",
-            USER,
-            "--password-stdin",
-        ],
+        &credential_args("sec", SERVER, USER, &["--password-stdin"]),
         Some(&format!("{}\n", updated.password)),
     );
-    assert!(ok(&out, "update").contains("updated"));
+    assert!(ok_stdout(&out, "update").contains("updated"));
     t.add("update --password-stdin", &out, false);
 
     let text = fs::read_to_string(&record).unwrap();
@@ -380,7 +324,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
             &["get", "registry-credentials", "sec", "-o", format],
             None,
         );
-        let stdout = ok(&out, "get registry-credentials");
+        let stdout = ok_stdout(&out, "get registry-credentials");
         assert!(stdout.contains(MASK), "{format}: {stdout}");
         t.add(
             &format!("get registry-credentials -o {format}"),
@@ -393,7 +337,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
         &["get", "registry-credentials", "sec", "-o", "json"],
         None,
     );
-    let list = creds_json(&ok(&out, "get registry-credentials -o json"));
+    let list = creds_json(&ok_stdout(&out, "get registry-credentials -o json"));
     assert_eq!(list.len(), 3, "{list:?}");
     for c in &list {
         assert_eq!(c["password"], MASK, "fixed mask, not length-revealing: {c}");
@@ -413,7 +357,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
             ],
             None,
         );
-        let stdout = ok(&out, "--show-secrets");
+        let stdout = ok_stdout(&out, "--show-secrets");
         for s in [&updated, &file, &long] {
             assert!(
                 stdout.contains(s.password),
@@ -432,22 +376,24 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
         &["get", "realm", "sec", "--show-secrets", "-o", "yaml"],
         None,
     );
-    assert!(ok(&out, "get realm --show-secrets").contains(updated.password));
+    assert!(ok_stdout(&out, "get realm --show-secrets").contains(updated.password));
     t.add("get realm --show-secrets", &out, true);
 
     // Realms and the realm document in every format, delete plans.
     for format in ["table", "wide", "json", "yaml"] {
-        let out = kuke(&h, &["get", "realms", "-o", format], None);
-        ok(&out, "get realms");
-        t.add(&format!("get realms -o {format}"), &out, false);
+        t.run_ok(
+            &h,
+            &["get", "realms", "-o", format],
+            &format!("get realms -o {format}"),
+        );
     }
     for format in ["json", "yaml"] {
         let out = kuke(&h, &["get", "realm", "sec", "-o", format], None);
-        assert!(ok(&out, "get realm").contains(MASK));
+        assert!(ok_stdout(&out, "get realm").contains(MASK));
         t.add(&format!("get realm sec -o {format}"), &out, false);
     }
     let out = kuke(&h, &["get", "realm", "sec", "-o", "table"], None);
-    one_line_error(&out, 2, "-o yaml or -o json", "get realm -o table");
+    one_line_refusal(&out, 2, "-o yaml or -o json", "get realm -o table");
     t.add("get realm sec -o table", &out, false);
     for format in ["table", "json", "yaml"] {
         for cascade in [false, true] {
@@ -455,9 +401,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
             if cascade {
                 args.push("--cascade");
             }
-            let out = kuke(&h, &args, None);
-            ok(&out, "delete --dry-run");
-            t.add(&args.join(" "), &out, false);
+            t.run_ok(&h, &args, &args.join(" "));
         }
     }
     for args in [
@@ -467,9 +411,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
         &["top", "--count", "2", "--interval", "200ms"],
         &["top", "--count", "2", "--interval", "200ms", "-o", "json"],
     ] {
-        let out = kuke(&h, args, None);
-        ok(&out, &args.join(" "));
-        t.add(&args.join(" "), &out, false);
+        t.run_ok(&h, args, &args.join(" "));
     }
     for args in [
         &["--help"][..],
@@ -481,13 +423,11 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
         &["top", "--help"],
         &["--version"],
     ] {
-        let out = kuke(&h, args, None);
-        ok(&out, &args.join(" "));
-        t.add(&args.join(" "), &out, false);
+        t.run_ok(&h, args, &args.join(" "));
     }
     let out = kuke(&h, &["create", "registry-credential", "--help"], None);
     assert!(
-        !ok(&out, "help").contains("--password "),
+        !ok_stdout(&out, "help").contains("--password "),
         "the refused --password is not offered"
     );
 
@@ -495,17 +435,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     // line, the right code, the record untouched, the password not echoed.
     let before = fs::read(&record).unwrap();
     let add = |realm: &str, server: &str, extra: &[&str], stdin: Option<&str>| {
-        let mut args = vec![
-            "create",
-            "registry-credential",
-            realm,
-            "--server",
-            server,
-            "--username",
-            USER,
-        ];
-        args.extend_from_slice(extra);
-        kuke(&h, &args, stdin)
+        kuke(&h, &credential_args(realm, server, USER, extra), stdin)
     };
     let stdin_pw = format!("{}\n", refused.password);
     let refused_file = h.dir.join("refused.txt");
@@ -587,13 +517,13 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
         ),
     ];
     for (what, out, code, needle) in &cases {
-        one_line_error(out, *code, needle, what);
+        one_line_refusal(out, *code, needle, what);
         t.add(what, out, false);
     }
     {
         let _ro = ReadOnly::new(&h.run_path.join("sec"));
         let out = add("sec", SERVER, &["--password-stdin"], Some(&stdin_pw));
-        one_line_error(&out, 1, "Read-only file system", "read-only record");
+        one_line_refusal(&out, 1, "Read-only file system", "read-only record");
         t.add("read-only record", &out, false);
     }
     // Not root: the record is 0600, so the read fails after stdin was read.
@@ -605,16 +535,7 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
             "--regid=65534",
             "--clear-groups",
         ],
-        &[
-            "create",
-            "registry-credential",
-            "sec",
-            "--server",
-            SERVER,
-            "--username",
-            USER,
-            "--password-stdin",
-        ],
+        &credential_args("sec", SERVER, USER, &["--password-stdin"]),
         Some(&stdin_pw),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -656,9 +577,11 @@ fn cli_scenario_prints_passwords_only_with_show_secrets() {
     fs::remove_dir_all(h.run_path.join("leaky")).unwrap();
 
     // The end: cascade delete, then nothing is left anywhere.
-    let out = kuke(&h, &["delete", "realm", "sec", "--cascade", "--yes"], None);
-    ok(&out, "delete --cascade");
-    t.add("delete realm sec --cascade --yes", &out, false);
+    t.run_ok(
+        &h,
+        &["delete", "realm", "sec", "--cascade", "--yes"],
+        "delete realm sec --cascade --yes",
+    );
     assert!(!h.run_path.join("sec").exists());
 
     t.assert_clean(&all);
@@ -706,7 +629,7 @@ fn assert_private_temp_file(h: &Harness, record_name: &str, args: &[&str], stdin
         args,
         Some(stdin),
     );
-    ok(&out, "add under strace");
+    ok_stdout(&out, "add under strace");
     let trace_text = fs::read_to_string(&trace).unwrap();
     let tmp_prefix = format!(".{record_name}.tmp-");
     let opens: Vec<&str> = trace_text
@@ -748,22 +671,10 @@ fn records_with_credentials_are_private_in_both_layouts() {
     let docs = h.run_path.join("docs/realm.yaml");
     put_0644(&docs, "apiVersion: v1beta1\nkind: Realm\nmetadata:\n  name: docs\nspec:\n  namespace: kukeon-docs\n");
     assert_eq!(mode(&docs), 0o644);
-    let add_args = |realm: &'static str, server: &'static str, user: &'static str| {
-        vec![
-            "create",
-            "registry-credential",
-            realm,
-            "--server",
-            server,
-            "--username",
-            user,
-            "--password-stdin",
-        ]
-    };
     assert_private_temp_file(
         &h,
         "realm.yaml",
-        &add_args("docs", "r.docs.test", "u"),
+        &credential_args("docs", "r.docs.test", "u", &["--password-stdin"]),
         short.password,
     );
     assert_eq!(mode(&docs), 0o600, "tightened when credentials went in");
@@ -773,7 +684,7 @@ fn records_with_credentials_are_private_in_both_layouts() {
         &["get", "registry-credentials", "docs", "-o", "json"],
         None,
     );
-    let list = creds_json(&ok(&out, "get docs creds"));
+    let list = creds_json(&ok_stdout(&out, "get docs creds"));
     assert_eq!(
         list[0]["password"], MASK,
         "a 3-char password shows the same mask"
@@ -817,16 +728,14 @@ fn records_with_credentials_are_private_in_both_layouts() {
             "json",
         ],
     ] {
-        let out = kuke(&h, args, None);
-        ok(&out, &args.join(" "));
-        t.add(&format!("kukeon: {}", args.join(" ")), &out, false);
+        t.run_ok(&h, args, &format!("kukeon: {}", args.join(" ")));
     }
     assert_eq!(mode(&main), 0o644, "a read changed the mode");
 
     assert_private_temp_file(
         &h,
         "metadata.json",
-        &add_args("main", "r2.kukeon.test", "robot2"),
+        &credential_args("main", "r2.kukeon.test", "robot2", &["--password-stdin"]),
         added.password,
     );
     assert_eq!(
@@ -841,7 +750,7 @@ fn records_with_credentials_are_private_in_both_layouts() {
         &["get", "registry-credentials", "main", "-o", "json"],
         None,
     );
-    let list = creds_json(&ok(&out, "get main creds"));
+    let list = creds_json(&ok_stdout(&out, "get main creds"));
     assert_eq!(list.len(), 2);
     for c in &list {
         assert_eq!(c["password"], MASK, "{c}");
@@ -859,12 +768,12 @@ fn records_with_credentials_are_private_in_both_layouts() {
         ],
         None,
     );
-    let shown = ok(&out, "show");
+    let shown = ok_stdout(&out, "show");
     assert!(shown.contains(added.password) && shown.contains(main_secret.password));
     t.add("kukeon: --show-secrets", &out, true);
 
     // Removing a credential is a write too: still 0600, nothing left over.
-    let out = kuke(
+    t.run_ok(
         &h,
         &[
             "delete",
@@ -873,10 +782,8 @@ fn records_with_credentials_are_private_in_both_layouts() {
             "--server",
             "r2.kukeon.test",
         ],
-        None,
+        "kukeon: delete registry-credential",
     );
-    ok(&out, "delete credential");
-    t.add("kukeon: delete registry-credential", &out, false);
     assert_eq!(mode(&main), 0o600);
     let temps: Vec<_> = files_under(&h.run_path.join("data"))
         .into_iter()
@@ -901,20 +808,11 @@ fn console_screens_and_scrollback_never_show_a_password() {
     let failed = Secret::new("gamma", "pwB-Yw3Jd5B-failed", "Yw3Jd5B");
     let record = h.run_path.join("con/realm.yaml");
 
-    ok(&kuke(&h, &["create", "realm", "con"], None), "create realm");
-    ok(
+    ok_stdout(&kuke(&h, &["create", "realm", "con"], None), "create realm");
+    ok_stdout(
         &kuke(
             &h,
-            &[
-                "create",
-                "registry-credential",
-                "con",
-                "--server",
-                "reg.one.test",
-                "--username",
-                "alpha",
-                "--password-stdin",
-            ],
+            &credential_args("con", "reg.one.test", "alpha", &["--password-stdin"]),
             Some(one.password),
         ),
         "add alpha",

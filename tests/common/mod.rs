@@ -21,8 +21,9 @@
 pub mod pane;
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +37,9 @@ pub const IMAGE_REF: &str = "localhost/kuke-tui/busybox:test";
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const SOCKET_WAIT: Duration = Duration::from_secs(10);
 const TASK_WAIT: Duration = Duration::from_secs(15);
+/// How long one command of the binary under test may run before `run_cmd`
+/// kills it and fails the test.
+pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 static IMAGE_TAR: OnceLock<PathBuf> = OnceLock::new();
@@ -336,11 +340,65 @@ impl Harness {
 
     /// The binary under test, pointed at this harness.
     pub fn kuke(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kuke-tui"));
+        self.kuke_via(&[])
+    }
+
+    /// The binary under test run through `prefix` (e.g. `setpriv ...`,
+    /// `strace ...`; none when empty), pointed at this harness.
+    pub fn kuke_via(&self, prefix: &[&str]) -> Command {
+        let bin = env!("CARGO_BIN_EXE_kuke-tui");
+        let mut c = match prefix.split_first() {
+            None => Command::new(bin),
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+        };
         c.env("KUKEON_RUN_PATH", &self.run_path)
             .env("KUKEON_CONTAINERD_SOCKET", &self.socket)
             .env("KUKEON_CGROUP_ROOT", &self.cgroup_root);
         c
+    }
+
+    /// `kuke-tui <args>` to completion with stdin closed (a hang fails the
+    /// test after `CMD_TIMEOUT`).
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        let mut c = self.kuke();
+        c.args(args);
+        run_cmd(c, None)
+    }
+
+    /// `kuke-tui <args>` with `input` on its stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut c = self.kuke();
+        c.args(args);
+        run_cmd(c, Some(input))
+    }
+
+    /// `kuke-tui <args>` that must succeed; returns its stdout.
+    #[track_caller]
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        ok_stdout(&self.run(args), &format!("kuke-tui {args:?}"))
+    }
+
+    /// `kuke-tui <args>` that must succeed and print JSON.
+    #[track_caller]
+    pub fn run_json(&self, args: &[&str]) -> serde_json::Value {
+        json_of(&self.run_ok(args), &format!("kuke-tui {args:?}"))
+    }
+
+    /// `kuke-tui <args>` on a real pseudo-terminal (script(1) from
+    /// util-linux), with `answer` and a newline typed on it; the terminal's
+    /// text comes back as stdout.
+    pub fn run_on_terminal(&self, args: &str, answer: &str) -> Output {
+        let cmdline = format!("{} {args}", env!("CARGO_BIN_EXE_kuke-tui"));
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmdline, "/dev/null"])
+            .env("KUKEON_RUN_PATH", &self.run_path)
+            .env("KUKEON_CONTAINERD_SOCKET", &self.socket)
+            .env("KUKEON_CGROUP_ROOT", &self.cgroup_root);
+        run_cmd(c, Some(&format!("{answer}\n")))
     }
 
     /// Directories of cgroup `group` that exist, one per cgroup mount
@@ -1110,4 +1168,151 @@ pub fn realm_item<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json
         .iter()
         .find(|r| r["name"] == name)
         .unwrap_or_else(|| panic!("{name} not listed: {list}"))
+}
+
+// ---------------------------------------------------------------------------
+// running the binary under test
+
+/// Runs `c` to completion with `input` on its stdin (or stdin closed) and
+/// its output captured. A command still running after `CMD_TIMEOUT` is
+/// SIGKILLed and fails the test (see `wait_cmd`).
+#[track_caller]
+pub fn run_cmd(c: Command, input: Option<&str>) -> Output {
+    let what = describe(&c);
+    wait_cmd(spawn_cmd(c, input), &what)
+}
+
+/// Spawns `c` with stdout and stderr piped (for `wait_cmd`) and `input`
+/// written to its stdin (then closed), or with stdin closed.
+#[track_caller]
+pub fn spawn_cmd(mut c: Command, input: Option<&str>) -> Child {
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = c
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", describe(&c)));
+    if let Some(text) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may fail (or be killed) before reading: a broken pipe
+        // is fine then.
+        if let Err(e) = stdin.write_all(text.as_bytes()) {
+            assert_eq!(e.kind(), ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
+        // Dropped here: the command sees the end of its input.
+    }
+    child
+}
+
+/// Waits for a child of `spawn_cmd` and collects its output. One still
+/// running after `CMD_TIMEOUT` is SIGKILLed (by its pid) and fails the test
+/// with its stderr. A watchdog thread does the kill, so the time a command
+/// takes is not stretched by polling.
+#[track_caller]
+pub fn wait_cmd(child: Child, what: &str) -> Output {
+    let pid = child.id();
+    let (done, wake) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wake.recv_timeout(CMD_TIMEOUT).is_err() {
+            kill9(&[pid]);
+            return true;
+        }
+        false
+    });
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait {what}: {e}"));
+    let _ = done.send(());
+    let hung = watchdog.join().unwrap();
+    assert!(
+        !hung,
+        "{what} hung: no exit within {CMD_TIMEOUT:?} (killed); stderr: {}",
+        stderr_of(&out)
+    );
+    out
+}
+
+/// `program [args...]` of a command, for messages.
+fn describe(c: &Command) -> String {
+    format!(
+        "{} {:?}",
+        c.get_program().to_string_lossy(),
+        c.get_args().collect::<Vec<_>>()
+    )
+}
+
+/// `create registry-credential <realm> --server <server> --username <user>`
+/// followed by `extra` (the password source).
+pub fn credential_args<'a>(
+    realm: &'a str,
+    server: &'a str,
+    user: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "create",
+        "registry-credential",
+        realm,
+        "--server",
+        server,
+        "--username",
+        user,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The command's stderr as text.
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts that the command (`what`) succeeded; returns its stdout, which
+/// must be UTF-8.
+#[track_caller]
+pub fn ok_stdout(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        stderr_of(out)
+    );
+    String::from_utf8(out.stdout.clone())
+        .unwrap_or_else(|e| panic!("{what}: stdout is not UTF-8 ({e})"))
+}
+
+/// `text` parsed as JSON (`what` printed it).
+#[track_caller]
+pub fn json_of(text: &str, what: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{text}"))
+}
+
+/// A refused or failed command: exit `code`, exactly one line on stderr
+/// holding every needle, no panic ("internal error") and no raw escape.
+/// Returns that line.
+#[track_caller]
+pub fn one_line_error(out: &Output, code: i32, needles: &[&str]) -> String {
+    one_line_error_of("kuke-tui", out, code, needles)
+}
+
+/// `one_line_error` for the command `what` (named in the failure).
+#[track_caller]
+pub fn one_line_error_of(what: &str, out: &Output, code: i32, needles: &[&str]) -> String {
+    let err = stderr_of(out);
+    assert_eq!(out.status.code(), Some(code), "{what}: stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: exactly one line: {err:?}");
+    assert!(!err.contains("internal error"), "{what}: a panic: {err}");
+    assert!(!err.contains('\u{1b}'), "{what}: no raw escapes: {err:?}");
+    for needle in needles {
+        assert!(err.contains(needle), "{what}: {err:?} lacks {needle:?}");
+    }
+    if std::env::var_os("KUKE_TUI_HARNESS_VERBOSE").is_some() {
+        eprint!("harness: error line: {err}");
+    }
+    err
 }
