@@ -274,15 +274,34 @@ impl<'a> Site<'a> {
                 continue;
             }
             let path = self.record_path(&name);
-            match fs::read_to_string(&path) {
+            // Another worker may be mid-create or mid-delete of this realm:
+            // no record in a directory that is unborn or already gone is not
+            // a realm; one whose first record is written between the read
+            // and the `unborn` check is read once more before reporting.
+            let dir = self.realms_root().join(&name);
+            let read = || match fs::read_to_string(&path) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        && (self.unborn(&name) || !dir.exists()) =>
+                {
+                    None
+                }
+                other => Some(other),
+            };
+            let Some(first) = read() else { continue };
+            let result = match first {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => match read() {
+                    Some(again) => again,
+                    None => continue,
+                },
+                other => other,
+            };
+            match result {
                 Ok(text) => {
                     if let Err(e) = self.parse(&text) {
                         bad.push(format!("{} does not parse: {e}", path.display()));
                     }
                 }
-                // A create killed before its first record write: not a realm
-                // (not listed), and `create realm` again makes it whole.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.unborn(&name) => {}
                 Err(e) => bad.push(format!("{}: {e}", path.display())),
             }
         }

@@ -235,11 +235,21 @@ impl RealmStore {
             .into_iter()
             .filter_map(|name| {
                 let dir = self.realm_dir(&name);
-                let record = self.read_record(&name);
+                let missing = |r: &Result<RealmDoc, RecordError>| {
+                    matches!(r, Err(e) if e.message == "record is missing")
+                };
+                let mut record = self.read_record(&name);
                 // A delete that removed the record since the directory was
                 // listed: gone, not Invalid.
-                let deleted = matches!(&record, Err(e) if e.message == "record is missing")
+                let mut deleted = missing(&record)
                     && (self.unborn(&name) || dir.symlink_metadata().is_err());
+                if missing(&record) && !deleted {
+                    // Or a create that wrote its first record between the
+                    // read and the check: read once more.
+                    record = self.read_record(&name);
+                    deleted = missing(&record)
+                        && (self.unborn(&name) || dir.symlink_metadata().is_err());
+                }
                 (!deleted).then(|| RealmEntry {
                     record,
                     modified: dir.symlink_metadata().and_then(|m| m.modified()).ok(),
