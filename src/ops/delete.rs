@@ -425,16 +425,21 @@ async fn drain_namespace(
 
     // Remaining snapshots, leaves first (a parent cannot go before its
     // children). Parents with a stale child record wait for the images.
-    let (removed, stale) = remove_snapshots(rt, ns)
+    let (removed, refused) = remove_snapshots(rt, ns)
         .await
         .map_err(|e| fail("snapshots", e))?;
-    let held = if stale.is_empty() {
+    // The refused ones and the parents they hold.
+    let stale = if refused.is_empty() {
+        0
+    } else {
+        count_snapshots(rt, ns)
+            .await
+            .map_err(|e| fail("snapshots", e))?
+    };
+    let held = if stale == 0 {
         String::new()
     } else {
-        format!(
-            "; {} held by a stale child record, retried after content",
-            stale.len()
-        )
+        format!("; {stale} held by a stale child record, retried after content")
     };
     done(DeleteStep {
         step: "snapshots",
@@ -477,8 +482,8 @@ async fn drain_namespace(
         detail: format!("blobs deleted{companion}"),
     });
 
-    if !stale.is_empty() {
-        let removed = sweep_stale_snapshots(rt, ns, stale.len())
+    if stale > 0 {
+        let removed = sweep_stale_snapshots(rt, ns, stale)
             .await
             .map_err(|e| fail("snapshots", e))?;
         done(DeleteStep {
