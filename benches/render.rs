@@ -37,7 +37,7 @@ fn row(i: usize, tick: u64) -> RealmRow {
         cpu_usage_usec: Some(1_000_000 * (100 + tick)),
         memory_current: Some((64 + (i as u64 % 200)) * MI),
         memory_inactive_file: Some(8 * MI),
-        memory_limit: Some(if i % 3 == 0 {
+        memory_limit: Some(if i.is_multiple_of(3) {
             Limit::Value(512 * MI)
         } else {
             Limit::Unlimited
@@ -204,9 +204,14 @@ fn main() {
 fn criterion_median(group: &str, function: &str) -> Option<Duration> {
     let home = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion")))
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion"))
+        })
         .unwrap_or_else(|| PathBuf::from("target/criterion"));
     let path = home.join(group).join(function).join("new/estimates.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    Some(Duration::from_nanos(json["median"]["point_estimate"].as_f64()? as u64))
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    Some(Duration::from_nanos(
+        json["median"]["point_estimate"].as_f64()? as u64,
+    ))
 }

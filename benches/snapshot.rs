@@ -4,11 +4,17 @@
 //!
 //! Measured, each against the same long-lived `Host` and containerd
 //! connection, as the console keeps them:
-//! - `snapshot`: records + containerd (`ops::realms::list_realms`: every
-//!   record, the namespaces, and tasks/containers/images of each realm) +
-//!   a usage sample of every realm (`UsageSampler::sample`, as the console's
-//!   collector takes on each tick). This is the figure the targets
-//!   are about.
+//! - `snapshot`: a cold, full read: records + containerd
+//!   (`ops::realms::list_realms`: every record, the namespaces, and
+//!   tasks/containers/images of every realm) + a usage sample of every realm
+//!   (`UsageSampler::sample`, as the console's collector takes on each tick).
+//!   What `get realms` and the console's first read or `r` cost.
+//! - `refresh`: the console's refresh after containerd reported a change in
+//!   one realm (`list_realms_cached`: records, the namespace list and cgroups
+//!   of every realm, tasks/containers/images of the changed realm only; the
+//!   changed realm rotates over the realms with tasks).
+//! - `refresh_idle`: the same with no change reported (the 60 s safety net
+//!   re-reads everything, which is `snapshot`).
 //! - `tick`: what the console does every interval when containerd is not
 //!   due: a stat of every record plus the usage sample.
 //! - `records`: reading and parsing every record alone.
@@ -23,7 +29,7 @@
 //!   cargo bench --bench snapshot
 
 use criterion::{Criterion, SamplingMode};
-use kuke_tui::ops::realms::list_realms;
+use kuke_tui::ops::realms::{list_realms, list_realms_cached, RealmSummary, RemoteCache};
 use kuke_tui::ops::usage::{UsageSampler, UsageTarget};
 use kuke_tui::ops::Host;
 use kuke_tui::runtime::Runtime;
@@ -45,9 +51,31 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// One refresh of the home screen; returns the number of realms seen.
+/// One cold read of the home screen; returns the number of realms seen.
 async fn snapshot(host: &Host, rt: &Runtime, sampler: &mut UsageSampler) -> usize {
     let rows = list_realms(host, rt).await.expect("list_realms");
+    sample(host, &rows, sampler)
+}
+
+/// One console refresh with kept containerd figures, after a change was
+/// reported in `changed` (if any).
+async fn refresh(
+    host: &Host,
+    rt: &Runtime,
+    cache: &mut RemoteCache,
+    changed: Option<&str>,
+    sampler: &mut UsageSampler,
+) -> usize {
+    if let Some(ns) = changed {
+        cache.invalidate(ns);
+    }
+    let rows = list_realms_cached(host, rt, cache)
+        .await
+        .expect("list_realms_cached");
+    sample(host, &rows, sampler)
+}
+
+fn sample(host: &Host, rows: &[RealmSummary], sampler: &mut UsageSampler) -> usize {
     let targets: Vec<UsageTarget> = rows
         .iter()
         .map(|r| UsageTarget {
@@ -107,7 +135,9 @@ fn ms(d: Duration) -> String {
 fn criterion_median(group: &str, function: &str) -> Option<Duration> {
     let home = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion")))
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion"))
+        })
         .unwrap_or_else(|| PathBuf::from("target/criterion"));
     let path = home.join(group).join(function).join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
@@ -148,7 +178,9 @@ fn main() {
 
     let mut sampler = UsageSampler::new();
     let realms = tokio.block_on(snapshot(&host, &rt, &mut sampler));
-    let rows = tokio.block_on(list_realms(&host, &rt)).expect("list_realms");
+    let rows = tokio
+        .block_on(list_realms(&host, &rt))
+        .expect("list_realms");
     let tasks: usize = rows.iter().map(|r| r.counts.running_tasks).sum();
     let images: usize = rows.iter().map(|r| r.counts.images).sum();
     assert!(realms > 0, "the fixture has no realms");
@@ -164,13 +196,36 @@ fn main() {
     let full = percentiles(iters, secs, || {
         tokio.block_on(snapshot(&host, &rt, &mut sampler));
     });
+    // Realms whose namespace holds tasks, to report changes in.
+    let busy: Vec<String> = rows
+        .iter()
+        .filter(|r| r.counts.tasks > 0)
+        .map(|r| r.namespace.clone())
+        .collect();
+    let mut cache = RemoteCache::default();
+    tokio.block_on(refresh(&host, &rt, &mut cache, None, &mut sampler));
+    let mut turn = 0;
+    let changed = percentiles(iters, secs, || {
+        let ns = busy.get(turn % busy.len().max(1)).map(String::as_str);
+        turn += 1;
+        tokio.block_on(refresh(&host, &rt, &mut cache, ns, &mut sampler));
+    });
+    let unchanged = percentiles(iters, secs, || {
+        tokio.block_on(refresh(&host, &rt, &mut cache, None, &mut sampler));
+    });
     let idle = percentiles(iters, secs, || {
         tick(&host, &targets, &mut sampler);
     });
     let records = percentiles(iters, secs, || {
         black_box(host.realm_entries().expect("records"));
     });
-    for (name, f) in [("snapshot", &full), ("tick", &idle), ("records", &records)] {
+    for (name, f) in [
+        ("snapshot", &full),
+        ("refresh", &changed),
+        ("refresh_idle", &unchanged),
+        ("tick", &idle),
+        ("records", &records),
+    ] {
         eprintln!(
             "{name}, {realms} realms: p50 {} p99 {} mean {} over {} runs",
             ms(f.p50),
@@ -192,16 +247,30 @@ fn main() {
             b.iter(|| tokio.block_on(snapshot(&host, &rt, &mut sampler)))
         });
         group.finish();
+        let mut group = c.benchmark_group("refresh");
+        group.sampling_mode(SamplingMode::Flat).sample_size(20);
+        group.bench_function(&function, |b| {
+            b.iter(|| {
+                let ns = busy.get(turn % busy.len().max(1)).map(String::as_str);
+                turn += 1;
+                tokio.block_on(refresh(&host, &rt, &mut cache, ns, &mut sampler))
+            })
+        });
+        group.finish();
     }
     c.final_summary();
-    match criterion_median("snapshot", &function) {
-        Some(median) => eprintln!(
-            "snapshot, {realms} realms: criterion median {} (own p50 {}, p99 {})",
-            ms(median),
-            ms(full.p50),
-            ms(full.p99)
-        ),
-        None => eprintln!("snapshot, {realms} realms: criterion median not found (estimates.json)"),
+    for (group, own) in [("snapshot", &full), ("refresh", &changed)] {
+        match criterion_median(group, &function) {
+            Some(median) => eprintln!(
+                "{group}, {realms} realms: criterion median {} (own p50 {}, p99 {})",
+                ms(median),
+                ms(own.p50),
+                ms(own.p99)
+            ),
+            None => {
+                eprintln!("{group}, {realms} realms: criterion median not found (estimates.json)")
+            }
+        }
     }
     tokio.shutdown_background();
 }
