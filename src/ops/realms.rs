@@ -9,7 +9,7 @@ use crate::runtime::{Runtime, TaskStatus};
 use crate::store::RealmEntry;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 /// How many realms are queried against containerd at once.
@@ -65,17 +65,101 @@ pub struct RealmList {
 
 pub const LIST_API_VERSION: &str = "kuke-tui/v1";
 
-/// Everything the realms screen needs, for every realm on the host.
+/// Everything the realms screen needs, for every realm on the host, with
+/// every namespace read afresh from containerd.
 pub async fn list_realms(host: &Host, rt: &Runtime) -> OpResult<Vec<RealmSummary>> {
+    list_realms_cached(host, rt, &mut RemoteCache::default()).await
+}
+
+/// containerd's figures of one namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RemoteCounts {
+    tasks: usize,
+    running_tasks: usize,
+    containers: usize,
+    images: usize,
+}
+
+/// containerd's figures per namespace, kept between reads by a caller that
+/// follows containerd's events (the console): a read then lists tasks,
+/// containers and images only of namespaces that are new or were
+/// invalidated.
+///
+/// Why: containerd 1.6 answers a task listing by asking every task's shim,
+/// so re-listing 100 realms with 200 tasks costs ~90 ms of CPU across
+/// containerd, 200 shims and us (measured; benches/snapshot.rs), whatever
+/// our concurrency. Events name the namespace of every change, so only
+/// those need re-listing.
+#[derive(Debug, Default)]
+pub struct RemoteCache {
+    counts: HashMap<String, RemoteCounts>,
+}
+
+impl RemoteCache {
+    /// Something changed in `namespace`: re-list it at the next read.
+    pub fn invalidate(&mut self, namespace: &str) {
+        self.counts.remove(namespace);
+    }
+
+    /// Re-list every namespace at the next read.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+    }
+
+    /// How many namespaces have figures kept.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+}
+
+/// `list_realms`, re-using the figures `cache` has for namespaces that were
+/// not invalidated, and keeping what it read for the next call. Records,
+/// cgroups and the namespace list are always read afresh.
+pub async fn list_realms_cached(
+    host: &Host,
+    rt: &Runtime,
+    cache: &mut RemoteCache,
+) -> OpResult<Vec<RealmSummary>> {
     let entries = host.realm_entries()?;
     let namespaces = namespace_names(rt).await?;
-    let namespaces = &namespaces;
+    // A namespace that went away may come back empty: forget it.
+    cache.counts.retain(|ns, _| namespaces.contains(ns));
+    let remote = Remote {
+        rt,
+        namespaces: &namespaces,
+        known: &cache.counts,
+    };
+    let remote = &remote;
     let results: Vec<OpResult<RealmSummary>> = stream::iter(entries)
-        .map(|entry| async move { summarize(host, Some((rt, namespaces)), entry).await })
+        .map(|entry| async move { summarize(host, Some(remote), entry).await })
         .buffered(REALM_CONCURRENCY)
         .collect()
         .await;
-    results.into_iter().collect()
+    let list: Vec<RealmSummary> = results.into_iter().collect::<OpResult<_>>()?;
+    for r in list.iter().filter(|r| r.observed.namespace_exists) {
+        cache.counts.insert(
+            r.namespace.clone(),
+            RemoteCounts {
+                tasks: r.counts.tasks,
+                running_tasks: r.counts.running_tasks,
+                containers: r.counts.containers,
+                images: r.counts.images,
+            },
+        );
+    }
+    Ok(list)
+}
+
+/// containerd as `summarize` sees it: the namespaces that exist, and the
+/// figures already known for some of them.
+struct Remote<'a> {
+    rt: &'a Runtime,
+    namespaces: &'a HashSet<String>,
+    known: &'a HashMap<String, RemoteCounts>,
 }
 
 /// The names of every containerd namespace.
@@ -102,13 +186,12 @@ pub async fn local_realms(host: &Host) -> OpResult<Vec<RealmSummary>> {
 
 async fn summarize(
     host: &Host,
-    containerd: Option<(&Runtime, &HashSet<String>)>,
+    containerd: Option<&Remote<'_>>,
     entry: RealmEntry,
 ) -> OpResult<RealmSummary> {
     let record = entry.record.as_ref().ok();
     let (namespace, group) = host.realm_targets(&entry.name, record);
-    let namespace_exists =
-        containerd.is_some_and(|(_, namespaces)| namespaces.contains(&namespace));
+    let namespace_exists = containerd.is_some_and(|c| c.namespaces.contains(&namespace));
     let mut counts = Counts {
         spaces: host.store.spaces(&entry.name).len(),
         registry_credentials: record
@@ -116,7 +199,14 @@ async fn summarize(
             .unwrap_or(0),
         ..Counts::default()
     };
-    if let (true, Some((rt, _))) = (namespace_exists, containerd) {
+    let known = containerd.and_then(|c| c.known.get(&namespace));
+    if let (true, Some(known)) = (namespace_exists, known) {
+        counts.tasks = known.tasks;
+        counts.running_tasks = known.running_tasks;
+        counts.containers = known.containers;
+        counts.images = known.images;
+    } else if let (true, Some(c)) = (namespace_exists, containerd) {
+        let rt = c.rt;
         let (tasks, containers, images) = tokio::try_join!(
             rt.list_tasks(&namespace),
             rt.list_containers(&namespace),
@@ -228,7 +318,12 @@ pub async fn describe_realm(
         ))
     })?;
     let namespaces = namespace_names(rt).await?;
-    let summary = summarize(host, Some((rt, &namespaces)), entry).await?;
+    let remote = Remote {
+        rt,
+        namespaces: &namespaces,
+        known: &HashMap::new(),
+    };
+    let summary = summarize(host, Some(&remote), entry).await?;
     let (_, group) = host.realm_targets(name, Some(&record));
     let observed = ObservedDetail {
         state: summary.state,

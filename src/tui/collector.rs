@@ -15,14 +15,16 @@ use crate::ops::credentials::{
     delete_credential, list_credentials, upsert_credential, CredentialChange,
 };
 use crate::ops::delete::{execute_delete, plan_delete, DeleteOptions};
-use crate::ops::realms::{age, describe_realm, list_realms, local_realms, RealmSummary};
+use crate::ops::realms::{
+    age, describe_realm, list_realms_cached, local_realms, RealmSummary, RemoteCache,
+};
 use crate::ops::usage::{RealmRate, UsageSampler, UsageTarget};
 use crate::ops::workloads::{list_containers, list_images};
 use crate::ops::{host_info, Host, HostInfo, OpError};
 use crate::runtime::Runtime;
 use crate::store::realms::RecordStamp;
 use futures::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -57,11 +59,13 @@ pub fn spawn(
 /// Results of the collector's own background work.
 enum Background {
     Connected(Result<(Runtime, Option<String>), String>),
-    Remote(Result<Vec<RealmSummary>, String>),
+    /// A read's result, and the per-namespace figures it kept.
+    Remote(Result<Vec<RealmSummary>, String>, RemoteCache),
     /// The answer to a liveness probe.
     Probe(Result<(), String>),
-    /// containerd reported something: re-read soon.
-    Event,
+    /// containerd reported something in this namespace (None: in any, or
+    /// the stream broke): re-read soon.
+    Event(Option<String>),
 }
 
 struct Collector {
@@ -87,6 +91,14 @@ struct Collector {
     /// When containerd last answered or sent an event.
     heard_from: Instant,
     detail_in_flight: Arc<AtomicBool>,
+    /// containerd figures per namespace between reads; a read in flight
+    /// holds it.
+    remote_cache: RemoteCache,
+    /// Namespaces containerd reported a change in since the last read began.
+    changed: HashSet<String>,
+    /// The next read re-lists every namespace (connect, `r`, safety net, a
+    /// change whose namespace is unknown).
+    full_read: bool,
     /// The last containerd-derived view, kept (stale) while disconnected.
     last_remote: HashMap<String, RealmSummary>,
     containerd_at: Option<SystemTime>,
@@ -130,6 +142,9 @@ impl Collector {
             events_task: None,
             heard_from: Instant::now(),
             detail_in_flight: Arc::new(AtomicBool::new(false)),
+            remote_cache: RemoteCache::default(),
+            changed: HashSet::new(),
+            full_read: true,
             last_remote: HashMap::new(),
             containerd_at: None,
             sampler: UsageSampler::new(),
@@ -159,13 +174,20 @@ impl Collector {
             tokio::select! {
                 _ = ticker.tick() => self.tick().await,
                 Some(done) = background.recv() => match done {
-                    Background::Event => {
+                    Background::Event(namespace) => {
                         self.heard_from = Instant::now();
                         pending_event = true;
+                        match namespace {
+                            Some(ns) => _ = self.changed.insert(ns),
+                            None => self.full_read = true,
+                        }
                     }
                     Background::Probe(result) => self.on_probe(result).await,
                     Background::Connected(result) => self.on_connected(result).await,
-                    Background::Remote(result) => self.on_remote(result).await,
+                    Background::Remote(result, cache) => {
+                        self.remote_cache = cache;
+                        self.on_remote(result).await
+                    }
                 },
                 _ = debounce, if pending_event => {
                     pending_event = false;
@@ -185,6 +207,7 @@ impl Collector {
                     }
                     Some(Request::RefreshNow) => {
                         self.remote_read = None;
+                        self.full_read = true;
                         self.tick().await;
                     }
                     Some(other) => self.mutate(other),
@@ -207,10 +230,11 @@ impl Collector {
         if self.runtime.is_none() && !self.connecting && Instant::now() >= self.next_attempt {
             self.connect();
         }
-        let remote_due = records_changed
-            || self
-                .remote_read
-                .is_none_or(|at| at.elapsed() >= REMOTE_EVERY);
+        let safety_net = self
+            .remote_read
+            .is_some_and(|at| at.elapsed() >= REMOTE_EVERY);
+        self.full_read |= safety_net;
+        let remote_due = records_changed || safety_net || self.remote_read.is_none();
         match self.runtime.clone() {
             Some(rt) if remote_due && !self.remote_in_flight => self.read_remote(rt),
             Some(_) if remote_due => self.remote_again = true,
@@ -300,13 +324,28 @@ impl Collector {
         }
     }
 
+    /// Re-reads containerd in the background: every namespace on a full
+    /// read, else only those with a change reported since the last read.
     fn read_remote(&mut self, rt: Runtime) {
         self.remote_in_flight = true;
         let host = self.host.clone();
         let done = self.background.clone();
+        let mut cache = std::mem::take(&mut self.remote_cache);
+        if std::mem::take(&mut self.full_read) {
+            cache.clear();
+            self.changed.clear();
+        }
+        for ns in self.changed.drain() {
+            cache.invalidate(&ns);
+        }
         tokio::spawn(async move {
-            let result = list_realms(&host, &rt).await.map_err(|e| e.message);
-            let _ = done.send(Background::Remote(result));
+            let result = list_realms_cached(&host, &rt, &mut cache)
+                .await
+                .map_err(|e| e.message);
+            if result.is_err() {
+                cache.clear();
+            }
+            let _ = done.send(Background::Remote(result, cache));
         });
     }
 
@@ -344,18 +383,21 @@ impl Collector {
         }
         self.events_task = Some(tokio::spawn(async move {
             futures::pin_mut!(stream);
-            while let Some(Ok(_)) = stream.next().await {
-                if events.send(Background::Event).is_err() {
+            while let Some(Ok(event)) = stream.next().await {
+                let namespace = Some(event.namespace).filter(|ns| !ns.is_empty());
+                if events.send(Background::Event(namespace)).is_err() {
                     return;
                 }
             }
             // The stream broke: the daemon may be gone. A re-read tells.
-            let _ = events.send(Background::Event);
+            let _ = events.send(Background::Event(None));
         }));
     }
 
     fn disconnected(&mut self, error: String) {
         self.runtime = None;
+        // Events are missed while disconnected: trust no kept figure.
+        self.full_read = true;
         if let Some(events) = self.events_task.take() {
             events.abort();
         }
