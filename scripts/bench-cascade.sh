@@ -11,7 +11,7 @@
 #
 # The ctr loop, per task: tasks kill -s SIGTERM, poll `tasks ls` until it is
 # STOPPED, tasks delete, containers delete (which removes its snapshot); then
-# images rm, leases rm, content rm, namespaces rm, rmdir of the realm's
+# images rm, snapshots rm (leaves first), leases rm, content rm, namespaces rm, rmdir of the realm's
 # cgroups and rm -rf of its run-path directory.
 #
 #   ./scripts/bench-cascade.sh [TASKS] [ROUNDS]
@@ -52,6 +52,15 @@ ctr_teardown() {
     done
     # shellcheck disable=SC2046
     c -n "$ns" images rm $(c -n "$ns" images ls -q) >/dev/null
+    # The image's unpacked layers, leaves first (GC may take some meanwhile).
+    local snaps
+    for _ in $(seq 1 50); do
+        snaps=$(c -n "$ns" snapshots ls | awk 'NR > 1 {print $1, (NF == 3 ? $2 : "")}')
+        [ -n "$snaps" ] || break
+        for id in $(awk '{k[$1]; if ($2 != "") p[$2]} END {for (x in k) if (!(x in p)) print x}' <<<"$snaps"); do
+            c -n "$ns" snapshots rm "$id" 2>/dev/null || true
+        done
+    done
     for id in $(c -n "$ns" leases ls -q); do c -n "$ns" leases rm "$id"; done
     # shellcheck disable=SC2046
     [ -z "$(c -n "$ns" content ls -q)" ] || c -n "$ns" content rm $(c -n "$ns" content ls -q)
@@ -62,7 +71,7 @@ ctr_teardown() {
     rm -rf "${KUKEON_RUN_PATH:?}/$r"
 }
 
-kuke_teardown() { "$bin" delete realm "$1" --cascade --yes >/dev/null; }
+kuke_teardown() { "$bin" delete realm "$1" --cascade --yes >>"$fixture_dir/kuke.log"; }
 
 # Nothing of realm $1 may be left anywhere.
 check_gone() {
@@ -70,13 +79,13 @@ check_gone() {
     c namespaces ls -q | grep -qx "kukeon-$r" && left+=" namespace"
     for m in $(cgroup_mounts); do [ -e "$m$KUKEON_CGROUP_ROOT/$r" ] && left+=" cgroup:$m"; done
     for p in /proc/[0-9]*; do
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "containerd-shim.*-namespace kukeon-$r .*-address $KUKEON_CONTAINERD_SOCKET" && left+=" shim:${p#/proc/}"
+        { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "containerd-shim.*-namespace kukeon-$r .*-address $KUKEON_CONTAINERD_SOCKET" && left+=" shim:${p#/proc/}"
     done
     [ -e "$KUKEON_RUN_PATH/$r" ] && left+=" run-path-dir"
     if [ -n "$left" ]; then echo "bench-cascade: $2 left behind for $r:$left" >&2; exit 1; fi
 }
 
-time_us() { local s e; s=$(date +%s%N); "$@"; e=$(date +%s%N); echo $(((e - s) / 1000)); }
+time_us() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000)); }
 
 : >"$fixture_dir/kuke"
 : >"$fixture_dir/ctr"
