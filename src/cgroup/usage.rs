@@ -250,8 +250,7 @@ fn read_usage_with(mounts: &CgroupMounts, group: &str, src: &mut dyn Source) -> 
         CgroupVersion::V1 => {
             if let Some(h) = mounts.v1_with("cpuacct") {
                 let d = h.mount.join(&rel);
-                u.cpu_usage_usec =
-                    read_with(src, &d, "cpuacct.usage", parse_cpuacct_usage_usec);
+                u.cpu_usage_usec = read_with(src, &d, "cpuacct.usage", parse_cpuacct_usage_usec);
             }
             if let Some(h) = mounts.v1_with("memory") {
                 let d = h.mount.join(&rel);

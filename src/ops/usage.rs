@@ -119,7 +119,9 @@ fn file_budget() -> usize {
             }
         }
     }
-    lim.rlim_cur.saturating_sub(FD_RESERVE).min(MAX_CACHED_FILES) as usize
+    lim.rlim_cur
+        .saturating_sub(FD_RESERVE)
+        .min(MAX_CACHED_FILES) as usize
 }
 
 impl Default for UsageSampler {
