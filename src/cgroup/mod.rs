@@ -17,7 +17,7 @@ pub use mounts::{CgroupMounts, CgroupVersion, V1Hierarchy};
 pub use tree::{group_components, group_relpath, CreateReport};
 pub use usage::{
     parse_blkio_v1, parse_cpu_stat_usage, parse_cpuacct_usage_usec, parse_io_stat_v2, parse_keyed,
-    parse_limit, parse_limit_v1, parse_u64, Limit, Usage,
+    parse_limit, parse_limit_v1, parse_u64, CachedReader, Limit, Usage,
 };
 
 /// The facade the ops layer uses; holds the mounts detected once at start.
@@ -88,6 +88,12 @@ impl Cgroups {
     /// One reading of the group's usage; unknown values are `None`, never 0.
     pub fn read_usage(&self, group: &str) -> Usage {
         usage::read_usage(&self.mounts, group)
+    }
+
+    /// The same reading through `reader`, which keeps the files open for the
+    /// next one (see `CachedReader`).
+    pub fn read_usage_cached(&self, reader: &mut CachedReader, group: &str) -> Usage {
+        reader.read_usage(&self.mounts, group)
     }
 }
 
@@ -226,6 +232,61 @@ mod tests {
         assert!(cg.remove_dirs(&[Path::new("/tmp").to_path_buf()]).is_err());
         let removed = cg.remove(&top, Duration::from_secs(2)).unwrap();
         assert_eq!(removed.len(), first.created.len());
+    }
+
+    /// The cached reader keeps files open between readings: that must not
+    /// stop the group being removed, a removed group must read as unknown,
+    /// and a re-created one (new files) must read its own live values.
+    #[test]
+    fn real_cached_reader_follows_remove_and_recreate() {
+        let Some(cg) = real() else { return };
+        let top = unique_top("cached");
+        let _guard = Cleanup {
+            cg: &cg,
+            top: top.clone(),
+        };
+        let group = format!("{top}/realm-a");
+        let report = cg.create(&group).expect("create");
+        let mut reader = CachedReader::new(64);
+        let first = cg.read_usage_cached(&mut reader, &group);
+        assert_eq!(first, cg.read_usage(&group));
+        assert!(first.cpu_usage_usec.is_some(), "{first:?}");
+        let open = reader.open_files();
+        assert!(open >= 3, "files kept open: {open}");
+        // A second reading goes through the open files and opens no more.
+        assert_eq!(cg.read_usage_cached(&mut reader, &group), first);
+        assert_eq!(reader.open_files(), open);
+
+        cg.remove(&top, Duration::from_secs(2))
+            .expect("rmdir with the reader's files open");
+        assert!(!cg.exists(&group));
+        assert_eq!(cg.read_usage_cached(&mut reader, &group), Usage::default());
+        assert_eq!(reader.open_files(), 0, "stale files closed");
+
+        cg.create(&group).expect("re-create");
+        let pids_group_dir = cg
+            .dirs(&group)
+            .into_iter()
+            .find(|d| d.join("cgroup.procs").exists() && d.join("pids.current").exists());
+        let again = cg.read_usage_cached(&mut reader, &group);
+        assert_eq!(again, cg.read_usage(&group));
+        assert!(again.cpu_usage_usec.is_some());
+        assert_eq!(reader.open_files(), open);
+        // A process joining the new group shows in the cached reading.
+        if let Some(dir) = pids_group_dir {
+            let mut child = std::process::Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .expect("spawn sleep");
+            std::fs::write(dir.join("cgroup.procs"), child.id().to_string()).expect("join");
+            let pids = cg.read_usage_cached(&mut reader, &group).pids_current;
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_eq!(pids, Some(1));
+        }
+        reader.retain(|_| false);
+        assert_eq!(reader.open_files(), 0);
+        drop(report);
     }
 
     /// A live process makes rmdir fail with EBUSY; once it is gone the retry succeeds.

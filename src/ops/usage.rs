@@ -2,7 +2,7 @@
 //! keeps the previous one per realm. No containerd call is involved.
 
 use super::{Host, OpError, OpResult};
-use crate::cgroup::{Limit, Usage};
+use crate::cgroup::{CachedReader, Limit, Usage};
 use crate::model::names::validate_existing_realm_name;
 use crate::store::realms::RecordStamp;
 use serde::Serialize;
@@ -32,15 +32,14 @@ impl TargetCache {
         }
         let dirs = host
             .store
-            .realm_dirs()
+            .realm_stamps()
             .map_err(|e| OpError::io("cannot read the run path", &host.settings.run_path, &e))?;
         let mut groups = HashMap::with_capacity(dirs.len());
         let mut targets = Vec::with_capacity(dirs.len());
-        for realm in dirs {
+        for (realm, stamp) in dirs {
             if only.is_some_and(|n| n != realm) {
                 continue;
             }
-            let stamp = host.store.record_stamp(&realm);
             let group = match self.groups.remove(&realm) {
                 Some((cached, group)) if cached.is_some() && cached == stamp => group,
                 _ => {
@@ -87,6 +86,42 @@ pub struct RealmRate {
 pub struct UsageSampler {
     previous: HashMap<String, (Instant, Usage)>,
     online_cpus: f64,
+    reader: CachedReader,
+}
+
+/// Open usage files a sampler may keep: 8 a realm covers 1,000 realms.
+const MAX_CACHED_FILES: u64 = 8192;
+/// Descriptors left for everything else (sockets, records, the terminal).
+const FD_RESERVE: u64 = 256;
+
+/// How many usage files a sampler may keep open. The soft RLIMIT_NOFILE is
+/// first raised toward the hard one (as far as the cache needs), since the
+/// usual soft 1024 would leave room for ~100 realms only; an fd above 1024
+/// is harmless here (tokio and the terminal use epoll/poll, never select).
+fn file_budget() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        let want = MAX_CACHED_FILES + FD_RESERVE;
+        if lim.rlim_cur < want && lim.rlim_max > lim.rlim_cur {
+            let raised = libc::rlimit {
+                rlim_cur: want.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = raised.rlim_cur;
+            }
+        }
+    }
+    lim.rlim_cur
+        .saturating_sub(FD_RESERVE)
+        .min(MAX_CACHED_FILES) as usize
 }
 
 impl Default for UsageSampler {
@@ -102,6 +137,7 @@ impl UsageSampler {
         UsageSampler {
             previous: HashMap::new(),
             online_cpus: online.max(1) as f64,
+            reader: CachedReader::new(file_budget()),
         }
     }
 
@@ -114,7 +150,7 @@ impl UsageSampler {
                 let now = Instant::now();
                 // Any file read means the group is there; only an all-unknown
                 // reading needs the extra look.
-                let usage = host.cgroups.read_usage(&t.group);
+                let usage = host.cgroups.read_usage_cached(&mut self.reader, &t.group);
                 let exists = usage != Usage::default() || host.cgroups.exists(&t.group);
                 let rate = rate(
                     t,
@@ -131,6 +167,12 @@ impl UsageSampler {
             })
             .collect();
         self.previous = next;
+        // Realms gone since the last sample: close their files.
+        if self.reader.open_files() > 0 {
+            let groups: std::collections::HashSet<&str> =
+                targets.iter().map(|t| t.group.as_str()).collect();
+            self.reader.retain(|g| groups.contains(g));
+        }
         rates
     }
 

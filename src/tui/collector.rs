@@ -448,13 +448,7 @@ impl Collector {
 
     /// Realm directories and their record stamps: a stat each, no parsing.
     fn record_stamps(&self) -> Vec<(String, Option<RecordStamp>)> {
-        let dirs = self.host.store.realm_dirs().unwrap_or_default();
-        dirs.into_iter()
-            .map(|name| {
-                let stamp = self.host.store.record_stamp(&name);
-                (name, stamp)
-            })
-            .collect()
+        self.host.store.realm_stamps().unwrap_or_default()
     }
 
     /// Summaries from records and cgroups, with the last containerd figures
