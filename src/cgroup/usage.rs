@@ -294,12 +294,34 @@ fn read_usage_with(mounts: &CgroupMounts, group: &str, src: &mut dyn Source) -> 
 /// kept (looked up again each reading). At most `budget` files stay open;
 /// beyond it reads fall back to open/read/close.
 pub struct CachedReader {
-    groups: HashMap<String, Vec<(&'static str, fs::File)>>,
+    groups: HashMap<String, GroupFiles>,
     open: usize,
     budget: usize,
     buf: Vec<u8>,
     text: String,
 }
+
+/// One group's open files, and the last text of its slow files.
+#[derive(Default)]
+struct GroupFiles {
+    files: Vec<(&'static str, fs::File)>,
+    /// Readings of this group so far; slow files are read on every
+    /// `SLOW_EVERY`th.
+    readings: u64,
+    slow: Vec<(&'static str, String)>,
+}
+
+/// Files whose values change rarely or slowly (limits; the page-cache split
+/// of memory.stat, which only corrects the working set) but cost the most to
+/// read (v1 memory.stat walks the whole hierarchy's counters): read on every
+/// `SLOW_EVERY`th reading of a group, their last text reused in between.
+const SLOW_FILES: &[&str] = &[
+    "memory.stat",
+    "memory.limit_in_bytes",
+    "memory.max",
+    "pids.max",
+];
+const SLOW_EVERY: u64 = 5;
 
 /// A reading of this many bytes or more may have been cut short; cgroup
 /// files are far smaller (v1 memory.stat is ~1.5 KiB).
@@ -322,8 +344,11 @@ impl CachedReader {
     }
 
     pub fn read_usage(&mut self, mounts: &CgroupMounts, group: &str) -> Usage {
-        if !self.groups.contains_key(group) {
-            self.groups.insert(group.to_string(), Vec::new());
+        match self.groups.get_mut(group) {
+            Some(g) => g.readings += 1,
+            None => {
+                self.groups.insert(group.to_string(), GroupFiles::default());
+            }
         }
         let mut src = Cached {
             reader: self,
@@ -338,7 +363,7 @@ impl CachedReader {
         self.groups.retain(|group, files| {
             let kept = keep(group);
             if !kept {
-                *open -= files.len();
+                *open -= files.files.len();
             }
             kept
         });
@@ -354,7 +379,15 @@ impl Source for Cached<'_> {
     fn text(&mut self, dir: &Path, file: &'static str) -> Option<&str> {
         use std::os::unix::fs::FileExt;
         let r = &mut *self.reader;
-        let files = r.groups.get_mut(self.group)?;
+        let group = r.groups.get_mut(self.group)?;
+        let slow = SLOW_FILES.contains(&file);
+        if slow && group.readings % SLOW_EVERY != 0 {
+            if let Some((_, text)) = group.slow.iter().find(|(name, _)| *name == file) {
+                r.text.clone_from(text);
+                return Some(&r.text);
+            }
+        }
+        let files = &mut group.files;
         let len = match files.iter().find(|(name, _)| *name == file) {
             Some((_, f)) => match f.read_at(&mut r.buf, 0) {
                 Ok(n) if n < r.buf.len() => Some(n),
@@ -370,6 +403,7 @@ impl Source for Cached<'_> {
                 if files.iter().any(|(name, _)| *name == file) {
                     r.open -= files.len();
                     files.clear();
+                    group.slow.clear();
                 }
                 let mut f = fs::File::open(dir.join(file)).ok()?;
                 let n = f.read_at(&mut r.buf, 0).ok()?;
@@ -390,6 +424,12 @@ impl Source for Cached<'_> {
         };
         r.text.clear();
         r.text.push_str(&String::from_utf8_lossy(&r.buf[..len]));
+        if slow {
+            match group.slow.iter_mut().find(|(name, _)| *name == file) {
+                Some((_, text)) => text.clone_from(&r.text),
+                None => group.slow.push((file, r.text.clone())),
+            }
+        }
         Some(&r.text)
     }
 }
@@ -553,12 +593,17 @@ mod tests {
         assert_eq!(u.cpu_usage_usec, Some(10));
         assert_eq!(u.pids_max, Some(Limit::Unlimited));
         assert_eq!(r.open_files(), 2, "the budget caps open files");
-        // New contents of a kept file (same inode) and of one read by path.
+        // New contents of a kept file (same inode) show at once; a slow
+        // file (a limit) is read again on every SLOW_EVERY-th reading.
         fs::write(d.join("cpu.stat"), b"usage_usec 20\n").unwrap();
         write(&d, "pids.max", b"7\n");
         let u = r.read_usage(&m, "/g");
         assert_eq!(u.cpu_usage_usec, Some(20));
-        assert_eq!(u.pids_max, Some(Limit::Value(7)));
+        assert_eq!(u.pids_max, Some(Limit::Unlimited), "slow files wait");
+        for _ in 2..SLOW_EVERY {
+            r.read_usage(&m, "/g");
+        }
+        assert_eq!(r.read_usage(&m, "/g").pids_max, Some(Limit::Value(7)));
         // A file appearing later is found.
         write(&d, "pids.current", b"3\n");
         assert_eq!(r.read_usage(&m, "/g").pids_current, Some(3));
