@@ -10,6 +10,9 @@
 //!
 //!   cargo bench --bench render
 
+mod common;
+
+use common::{criterion_median, ms, percentiles};
 use criterion::Criterion;
 use kuke_tui::cgroup::{Limit, Usage};
 use kuke_tui::ops::realms::{Counts, Observed, RealmSummary};
@@ -20,8 +23,7 @@ use kuke_tui::tui::snapshot::{Connection, Message, RealmRow, Snapshot};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 const MI: u64 = 1024 * 1024;
 const WIDTH: u16 = 120;
@@ -128,27 +130,6 @@ fn draw(terminal: &mut Terminal<TestBackend>, app: &App) {
         .expect("draw");
 }
 
-/// p50 and p99 of `runs` individually timed frames.
-fn percentiles(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
-    for _ in 0..20 {
-        f();
-    }
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
 fn main() {
     let cases = [
         ("1000_rows_by_name", 1000, Column::Name),
@@ -167,7 +148,9 @@ fn main() {
             drawn < HEIGHT as usize,
             "{drawn} rows drawn on {HEIGHT} lines"
         );
-        let (p50, p99) = percentiles(2000, || draw(&mut terminal, black_box(&app)));
+        let common::Figures { p50, p99, .. } = percentiles(20, 2000, Duration::MAX, || {
+            draw(&mut terminal, black_box(&app))
+        });
         eprintln!(
             "render {name} ({WIDTH}x{HEIGHT}, {drawn} rows on screen): p50 {} p99 {} over 2000 frames",
             ms(p50),
@@ -198,20 +181,4 @@ fn main() {
             None => eprintln!("render {name}: criterion median not found (estimates.json)"),
         }
     }
-}
-
-/// Criterion's median point estimate, from its estimates.json.
-fn criterion_median(group: &str, function: &str) -> Option<Duration> {
-    let home = std::env::var_os("CRITERION_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion"))
-        })
-        .unwrap_or_else(|| PathBuf::from("target/criterion"));
-    let path = home.join(group).join(function).join("new/estimates.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    Some(Duration::from_nanos(
-        json["median"]["point_estimate"].as_f64()? as u64,
-    ))
 }

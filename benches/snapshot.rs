@@ -28,6 +28,9 @@
 //! KUKEON_CONTAINERD_SOCKET and KUKEON_CGROUP_ROOT:
 //!   cargo bench --bench snapshot
 
+mod common;
+
+use common::{criterion_median, ms, percentiles};
 use criterion::{Criterion, SamplingMode};
 use kuke_tui::ops::realms::{list_realms, list_realms_cached, RealmSummary, RemoteCache};
 use kuke_tui::ops::usage::{UsageSampler, UsageTarget};
@@ -35,8 +38,7 @@ use kuke_tui::ops::Host;
 use kuke_tui::runtime::Runtime;
 use kuke_tui::settings::HostSettings;
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ENV: [&str; 3] = [
     "KUKEON_RUN_PATH",
@@ -76,13 +78,7 @@ async fn refresh(
 }
 
 fn sample(host: &Host, rows: &[RealmSummary], sampler: &mut UsageSampler) -> usize {
-    let targets: Vec<UsageTarget> = rows
-        .iter()
-        .map(|r| UsageTarget {
-            realm: r.name.clone(),
-            group: r.cgroup_path.clone(),
-        })
-        .collect();
+    let targets: Vec<UsageTarget> = rows.iter().map(UsageTarget::of).collect();
     black_box(sampler.sample(host, &targets));
     rows.len()
 }
@@ -96,54 +92,6 @@ fn tick(host: &Host, targets: &[UsageTarget], sampler: &mut UsageSampler) -> usi
         .collect();
     black_box(&stamps);
     black_box(sampler.sample(host, targets)).len()
-}
-
-struct Figures {
-    p50: Duration,
-    p99: Duration,
-    mean: Duration,
-    runs: usize,
-}
-
-/// Times `f` up to `iters` times (at least 20, at most `secs` seconds).
-fn percentiles(iters: u64, secs: u64, mut f: impl FnMut()) -> Figures {
-    f(); // warm-up: page cache, connection, allocator
-    let budget = Duration::from_secs(secs);
-    let started = Instant::now();
-    let mut times = Vec::with_capacity(iters as usize);
-    while (times.len() as u64) < iters && (times.len() < 20 || started.elapsed() < budget) {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
-    }
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    Figures {
-        p50: at(0.50),
-        p99: at(0.99),
-        mean: times.iter().sum::<Duration>() / times.len() as u32,
-        runs: times.len(),
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-/// Criterion's median point estimate for a benchmark id, from its
-/// estimates.json (criterion keeps it there rather than printing it).
-fn criterion_median(group: &str, function: &str) -> Option<Duration> {
-    let home = std::env::var_os("CRITERION_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion"))
-        })
-        .unwrap_or_else(|| PathBuf::from("target/criterion"));
-    let path = home.join(group).join(function).join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let ns = json["median"]["point_estimate"].as_f64()?;
-    Some(Duration::from_nanos(ns as u64))
 }
 
 fn main() {
@@ -185,15 +133,9 @@ fn main() {
     let images: usize = rows.iter().map(|r| r.counts.images).sum();
     assert!(realms > 0, "the fixture has no realms");
     eprintln!("fixture: {realms} realms, {tasks} running tasks, {images} images");
-    let targets: Vec<UsageTarget> = rows
-        .iter()
-        .map(|r| UsageTarget {
-            realm: r.name.clone(),
-            group: r.cgroup_path.clone(),
-        })
-        .collect();
+    let targets: Vec<UsageTarget> = rows.iter().map(UsageTarget::of).collect();
 
-    let full = percentiles(iters, secs, || {
+    let full = percentiles(1, iters, Duration::from_secs(secs), || {
         tokio.block_on(snapshot(&host, &rt, &mut sampler));
     });
     // Realms whose namespace holds tasks, to report changes in.
@@ -205,18 +147,18 @@ fn main() {
     let mut cache = RemoteCache::default();
     tokio.block_on(refresh(&host, &rt, &mut cache, None, &mut sampler));
     let mut turn = 0;
-    let changed = percentiles(iters, secs, || {
+    let changed = percentiles(1, iters, Duration::from_secs(secs), || {
         let ns = busy.get(turn % busy.len().max(1)).map(String::as_str);
         turn += 1;
         tokio.block_on(refresh(&host, &rt, &mut cache, ns, &mut sampler));
     });
-    let unchanged = percentiles(iters, secs, || {
+    let unchanged = percentiles(1, iters, Duration::from_secs(secs), || {
         tokio.block_on(refresh(&host, &rt, &mut cache, None, &mut sampler));
     });
-    let idle = percentiles(iters, secs, || {
+    let idle = percentiles(1, iters, Duration::from_secs(secs), || {
         tick(&host, &targets, &mut sampler);
     });
-    let records = percentiles(iters, secs, || {
+    let records = percentiles(1, iters, Duration::from_secs(secs), || {
         black_box(host.realm_entries().expect("records"));
     });
     for (name, f) in [

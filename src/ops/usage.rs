@@ -16,6 +16,16 @@ pub struct UsageTarget {
     pub group: String,
 }
 
+impl UsageTarget {
+    /// What to sample for a listed realm.
+    pub fn of(realm: &crate::ops::realms::RealmSummary) -> Self {
+        UsageTarget {
+            realm: realm.name.clone(),
+            group: realm.cgroup_path.clone(),
+        }
+    }
+}
+
 /// Keeps each realm's cgroup group between samples, re-reading a record
 /// only when its bytes changed: a sampler ticking every second then costs a
 /// directory listing and a stat per realm, not a YAML parse.

@@ -250,14 +250,7 @@ impl Collector {
             None if records_changed || self.rows.is_empty() => self.rows = self.local_rows().await,
             None => {}
         }
-        let targets: Vec<UsageTarget> = self
-            .rows
-            .iter()
-            .map(|r| UsageTarget {
-                realm: r.name.clone(),
-                group: r.cgroup_path.clone(),
-            })
-            .collect();
+        let targets: Vec<UsageTarget> = self.rows.iter().map(UsageTarget::of).collect();
         self.rates = self
             .sampler
             .sample(&self.host, &targets)
