@@ -154,14 +154,14 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
     };
     if namespace_exists {
         let ns = plan.namespace.as_str();
-        let (tasks, containers, images, leases, content, snapshots) = tokio::try_join!(
-            rt.list_tasks(ns),
-            rt.list_containers(ns),
-            rt.list_images(ns),
-            rt.list_leases(ns),
-            rt.list_content(ns),
-            list_all_snapshots(rt, ns),
-        )?;
+        let Contents {
+            tasks,
+            containers,
+            images,
+            leases,
+            content,
+            snapshots,
+        } = list_contents(rt, ns).await?;
         plan.tasks = tasks
             .into_iter()
             .map(|t| PlannedTask {
@@ -187,14 +187,14 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
 
 /// Everything in a namespace, one `kind id` line each, in teardown order.
 async fn namespace_objects(rt: &Runtime, ns: &str) -> OpResult<Vec<String>> {
-    let (tasks, containers, images, leases, content, snapshots) = tokio::try_join!(
-        rt.list_tasks(ns),
-        rt.list_containers(ns),
-        rt.list_images(ns),
-        rt.list_leases(ns),
-        rt.list_content(ns),
-        list_all_snapshots(rt, ns),
-    )?;
+    let Contents {
+        tasks,
+        containers,
+        images,
+        leases,
+        content,
+        snapshots,
+    } = list_contents(rt, ns).await?;
     let mut out: Vec<String> = tasks
         .into_iter()
         .map(|t| format!("task {}", t.container_id))
@@ -213,6 +213,35 @@ async fn namespace_objects(rt: &Runtime, ns: &str) -> OpResult<Vec<String>> {
     out.extend(leases.into_iter().map(|l| format!("lease {l}")));
     out.extend(content.into_iter().map(|c| format!("content {}", c.digest)));
     Ok(out)
+}
+
+/// Everything a namespace holds, listed at once.
+struct Contents {
+    tasks: Vec<crate::runtime::TaskInfo>,
+    containers: Vec<crate::runtime::ContainerInfo>,
+    images: Vec<crate::runtime::ImageInfo>,
+    leases: Vec<String>,
+    content: Vec<crate::runtime::ContentInfo>,
+    snapshots: Vec<crate::runtime::SnapshotInfo>,
+}
+
+async fn list_contents(rt: &Runtime, ns: &str) -> OpResult<Contents> {
+    let (tasks, containers, images, leases, content, snapshots) = tokio::try_join!(
+        rt.list_tasks(ns),
+        rt.list_containers(ns),
+        rt.list_images(ns),
+        rt.list_leases(ns),
+        rt.list_content(ns),
+        list_all_snapshots(rt, ns),
+    )?;
+    Ok(Contents {
+        tasks,
+        containers,
+        images,
+        leases,
+        content,
+        snapshots,
+    })
 }
 
 async fn list_all_snapshots(
@@ -649,15 +678,10 @@ async fn sweep_stale_snapshots(rt: &Runtime, ns: &str, stale: usize) -> Result<u
 }
 
 async fn count_snapshots(rt: &Runtime, ns: &str) -> Result<usize, String> {
-    let mut count = 0;
-    for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
-        count += rt
-            .list_snapshots(ns, &snapshotter)
-            .await
-            .map_err(|e| e.to_string())?
-            .len();
-    }
-    Ok(count)
+    list_all_snapshots(rt, ns)
+        .await
+        .map(|all| all.len())
+        .map_err(|e| e.to_string())
 }
 
 /// A signal to a task that exited since it was listed is not an error: the

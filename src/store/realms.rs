@@ -267,26 +267,11 @@ impl RealmStore {
     /// Invalid realm instead of vanishing, see `linked_dir`). One stat per
     /// directory (is the record there?) leaves out unborn ones (see `unborn`).
     pub fn realm_dirs(&self) -> io::Result<Vec<String>> {
-        let read = match std::fs::read_dir(self.realms_root()) {
-            Ok(read) => read,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let mut dirs = Vec::new();
-        for item in read {
-            let item = item?;
-            let Ok(name) = item.file_name().into_string() else {
-                continue;
-            };
-            let kind = item.file_type();
-            let linked = kind.as_ref().is_ok_and(|t| t.is_symlink());
-            let dir = kind.as_ref().is_ok_and(|t| t.is_dir());
-            if self.listable(&name) && (linked || (dir && !self.unborn(&name))) {
-                dirs.push(name);
-            }
-        }
-        dirs.sort();
-        Ok(dirs)
+        Ok(self
+            .realm_stamps()?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
     }
 
     /// `realm_dirs` with each realm's `record_stamp`, for a sampler's tick:
