@@ -6,6 +6,7 @@
 //! rather than assuming `/sys/fs/cgroup/<group>`.
 
 mod mounts;
+mod signal;
 mod tree;
 mod usage;
 
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use mounts::{CgroupMounts, CgroupVersion, V1Hierarchy};
+pub use signal::{signal_in_cgroup, Signalled};
 pub use tree::{group_components, group_relpath, CreateReport};
 pub use usage::{
     parse_blkio_v1, parse_cpu_stat_usage, parse_cpuacct_usage_usec, parse_io_stat_v2, parse_keyed,

@@ -4,15 +4,17 @@
 //! after a failure finishes the job.
 
 use super::{now_rfc3339, Host, OpError, OpResult, SYSTEM_REALMS};
+use crate::cgroup::{signal_in_cgroup, Signalled};
 use crate::model::names::validate_existing_realm_name;
 use crate::model::realm::state;
 use crate::ops::realms::namespace_names;
-use crate::runtime::{Runtime, RuntimeErrorKind, TaskStatus};
+use crate::runtime::{ContainerInfo, Runtime, RuntimeErrorKind, TaskInfo, TaskStatus};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Containers torn down at once: enough to overlap the grace periods,
 /// few enough not to swamp the daemon.
@@ -416,40 +418,77 @@ async fn drain_namespace(
     } else {
         String::new()
     };
-    // Tasks: SIGTERM, SIGKILL after the grace period, wait, delete.
-    let tasks = rt.list_tasks(ns).await?;
-    let removed = bounded(tasks, |t| async move {
-        stop_task(rt, ns, &t.container_id, t.status, opts.grace).await
+    // Tasks and containers. Every live task gets SIGTERM first, so all of
+    // them share one grace period rather than one per batch; then each
+    // container is torn down on its own, TEARDOWN_CONCURRENCY at a time: its
+    // task waited for (SIGKILL past the deadline) and deleted, then the
+    // container and its snapshot.
+    let (tasks, containers) = tokio::try_join!(rt.list_tasks(ns), rt.list_containers(ns))?;
+    // Owned work items: closures over borrowed ones trip the compiler's
+    // higher-ranked lifetime inference inside the console's spawned task.
+    let live: Vec<(TaskInfo, Option<String>)> = tasks
+        .iter()
+        .filter(|t| is_live(t.status))
+        .map(|t| {
+            let c = containers.iter().find(|c| c.id == t.container_id);
+            (t.clone(), c.and_then(|c| c.cgroups_path.clone()))
+        })
+        .collect();
+    bounded(live, |(t, cgroup)| async move {
+        signal_task(rt, ns, &t, cgroup.as_deref()).await
     })
     .await
     .map_err(|e| fail("tasks", e))?;
-    done(DeleteStep {
-        step: "tasks",
-        removed,
-        detail: format!("stopped and deleted{companion}"),
-    });
+    let deadline = Instant::now() + opts.grace;
 
-    // Containers, each with its own snapshot.
-    let containers = rt.list_containers(ns).await?;
-    let removed = bounded(containers, |c| async move {
-        rt.delete_container(ns, &c.id)
-            .await
-            .map_err(|e| format!("container {}: {e}", c.id))?;
-        if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
-            ignore_not_found(
-                rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
-                    .await,
-            )
-            .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
+    let (task_count, container_count) = (tasks.len(), containers.len());
+    let mut tasks_by_id: HashMap<String, TaskInfo> = tasks
+        .into_iter()
+        .map(|t| (t.container_id.clone(), t))
+        .collect();
+    let mut work: Vec<(Option<TaskInfo>, Option<ContainerInfo>)> = containers
+        .into_iter()
+        .map(|c| (tasks_by_id.remove(&c.id), Some(c)))
+        .collect();
+    work.extend(tasks_by_id.into_values().map(|t| (Some(t), None)));
+    let killed = AtomicUsize::new(0);
+    let killed = &killed;
+    bounded(work, |(task, container)| async move {
+        if let Some(t) = &task {
+            if finish_task(rt, ns, t, deadline)
+                .await
+                .map_err(|e| ("tasks", e))?
+            {
+                killed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Some(c) = &container {
+            delete_container(rt, ns, c)
+                .await
+                .map_err(|e| ("containers", e))?;
         }
         Ok(())
     })
     .await
-    .map_err(|e| fail("containers", e))?;
+    .map_err(|(step, e)| fail(step, e))?;
+    let killed = killed.load(Ordering::Relaxed);
+    let how = if killed == 0 {
+        "stopped and deleted".to_string()
+    } else {
+        format!(
+            "stopped and deleted; {killed} got SIGKILL after the {} grace period",
+            humantime::format_duration(opts.grace)
+        )
+    };
+    done(DeleteStep {
+        step: "tasks",
+        removed: task_count,
+        detail: format!("{how}{companion}"),
+    });
     done(DeleteStep {
         step: "containers",
-        removed,
-        detail: format!("deleted{companion}"),
+        removed: container_count,
+        detail: format!("deleted with their snapshots{companion}"),
     });
 
     // Remaining snapshots, leaves first (a parent cannot go before its
@@ -551,23 +590,52 @@ fn mark_deleting(host: &Host, name: &str) {
     }
 }
 
-async fn stop_task(
-    rt: &Runtime,
-    ns: &str,
-    id: &str,
-    status: TaskStatus,
-    grace: Duration,
-) -> Result<(), String> {
-    let ctx = |e: crate::runtime::RuntimeError| format!("task {id}: {e}");
-    if matches!(status, TaskStatus::Paused | TaskStatus::Pausing) {
-        ignore_not_found(rt.resume_task(ns, id).await.map(|_| true)).map_err(ctx)?;
-    }
-    if matches!(
+fn is_live(status: TaskStatus) -> bool {
+    matches!(
         status,
         TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing
-    ) {
-        ignore_exited(rt.kill_task(ns, id, SIGTERM, true).await).map_err(ctx)?;
-        if rt.wait_task(ns, id, grace).await.map_err(ctx)?.is_none() {
+    )
+}
+
+/// Sends a live task SIGTERM (resuming it first if paused: a frozen task
+/// ignores signals). The task's init is signalled directly when it provably
+/// is the task (see `signal_in_cgroup`), which spares the shim a `runc kill`;
+/// otherwise containerd does it. Either way only the init gets SIGTERM, as
+/// with `docker stop`; the init decides how its children stop.
+async fn signal_task(
+    rt: &Runtime,
+    ns: &str,
+    task: &TaskInfo,
+    cgroups_path: Option<&str>,
+) -> Result<(), String> {
+    let id = task.container_id.as_str();
+    let ctx = |e: crate::runtime::RuntimeError| format!("task {id}: {e}");
+    if matches!(task.status, TaskStatus::Paused | TaskStatus::Pausing) {
+        ignore_not_found(rt.resume_task(ns, id).await.map(|_| true)).map_err(ctx)?;
+    }
+    if let Some(path) = cgroups_path {
+        if signal_in_cgroup(task.pid, path, libc::SIGTERM) != Signalled::Unverified {
+            return Ok(());
+        }
+    }
+    ignore_exited(rt.kill_task(ns, id, SIGTERM, false).await).map_err(ctx)
+}
+
+/// Waits for a task signalled by `signal_task` until `deadline`, SIGKILLs
+/// everything in it past that, and deletes it. True when SIGKILL was needed.
+async fn finish_task(
+    rt: &Runtime,
+    ns: &str,
+    task: &TaskInfo,
+    deadline: Instant,
+) -> Result<bool, String> {
+    let id = task.container_id.as_str();
+    let ctx = |e: crate::runtime::RuntimeError| format!("task {id}: {e}");
+    let mut killed = false;
+    if is_live(task.status) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if rt.wait_task(ns, id, left).await.map_err(ctx)?.is_none() {
+            killed = true;
             ignore_exited(rt.kill_task(ns, id, SIGKILL, true).await).map_err(ctx)?;
             if rt
                 .wait_task(ns, id, Duration::from_secs(10))
@@ -580,17 +648,31 @@ async fn stop_task(
         }
     }
     ignore_not_found(rt.delete_task(ns, id).await).map_err(ctx)?;
+    Ok(killed)
+}
+
+async fn delete_container(rt: &Runtime, ns: &str, c: &ContainerInfo) -> Result<(), String> {
+    rt.delete_container(ns, &c.id)
+        .await
+        .map_err(|e| format!("container {}: {e}", c.id))?;
+    if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
+        ignore_not_found(
+            rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
+                .await,
+        )
+        .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
+    }
     Ok(())
 }
 
 /// Runs `each` over `items`, `TEARDOWN_CONCURRENCY` at a time; all are tried,
 /// and the first failure (if any) is returned, else how many there were.
-async fn bounded<T, F, Fut>(items: Vec<T>, each: F) -> Result<usize, String>
+async fn bounded<T, E, F, Fut>(items: Vec<T>, each: F) -> Result<usize, E>
 where
     F: Fn(T) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<(), E>>,
 {
-    let results: Vec<Result<(), String>> = stream::iter(items)
+    let results: Vec<Result<(), E>> = stream::iter(items)
         .map(each)
         .buffer_unordered(TEARDOWN_CONCURRENCY)
         .collect()

@@ -172,8 +172,9 @@ impl Harness {
             daemon: None,
         };
         // From here on Drop cleans up, also when we panic below.
+        // Until it accepts: the socket file appears at bind, before listen.
         loop {
-            if h.socket.exists() {
+            if std::os::unix::net::UnixStream::connect(&h.socket).is_ok() {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
