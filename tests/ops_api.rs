@@ -214,3 +214,91 @@ async fn cascade_finishes_past_a_stale_child_snapshot_record() {
     assert!(!h.namespaces().contains(&ns.to_string()));
     assert!(plan_delete(&host, &rt, "stale").await.unwrap().is_gone());
 }
+
+/// Every live task gets SIGTERM at the start of the cascade, so all of them
+/// share one grace period: with more tasks that ignore SIGTERM than are torn
+/// down at once (8), the delete still waits out the grace once, not once per
+/// batch. Tasks that trap SIGTERM see it and exit on their own, a paused one
+/// included (it is resumed first); the rest are killed when the grace ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cascade_shares_one_grace_period_across_every_task() {
+    let h = Harness::start();
+    let host = host(&h, &h.cgroup_root);
+    let rt = host.runtime().await.unwrap();
+    let req = CreateRequest {
+        name: "grace".into(),
+        namespace: None,
+        labels: BTreeMap::new(),
+    };
+    create_realm(&host, &rt, &req, &mut |_| {}).await.unwrap();
+    let ns = "kukeon-grace";
+    h.import_image(ns);
+    let group = |id: &str| format!("{}/grace/{id}", h.cgroup_root);
+    // PID 1 of a pid namespace ignores SIGTERM unless it handles it: `sleep`.
+    let stubborn: Vec<String> = (1..=10).map(|i| format!("stubborn{i}")).collect();
+    for id in &stubborn {
+        h.run_task(ns, id, &group(id), &["sleep", "3600"]);
+    }
+    let trapping = ["polite1", "polite2", "paused"];
+    for id in trapping {
+        h.run_task(
+            ns,
+            id,
+            &group(id),
+            &[
+                "sh",
+                "-c",
+                "trap 'echo got-TERM; exit 0' TERM; while :; do sleep 1 & wait; done",
+            ],
+        );
+    }
+    h.ctr_ok(&["-n", ns, "tasks", "pause", "paused"]);
+    h.wait_task_status(ns, "paused", "PAUSED", Duration::from_secs(10));
+
+    let grace = Duration::from_secs(3);
+    let plan = plan_delete(&host, &rt, "grace").await.unwrap();
+    let opts = DeleteOptions {
+        cascade: true,
+        force: false,
+        grace,
+    };
+    let mut steps = Vec::new();
+    let started = std::time::Instant::now();
+    execute_delete(&host, &rt, &plan, &opts, &mut |s| {
+        steps.push((s.step, s.removed, s.detail.clone()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("cascade failed: {e}; steps so far: {steps:?}"));
+    let took = started.elapsed();
+
+    let tasks = steps.iter().find(|s| s.0 == "tasks").expect("a tasks step");
+    assert_eq!(tasks.1, 13, "{steps:?}");
+    assert!(
+        tasks.2.contains("10 got SIGKILL after the 3s grace period"),
+        "{steps:?}"
+    );
+    for id in trapping {
+        assert!(
+            h.task_log(ns, id).contains("got-TERM"),
+            "{id} did not see SIGTERM; log: {:?}",
+            h.task_log(ns, id)
+        );
+    }
+    // Ten stubborn tasks need two batches of 8: one grace period per batch
+    // would take at least 6 s.
+    assert!(
+        took >= grace,
+        "the grace period was not waited out: {took:?}"
+    );
+    assert!(
+        took < grace * 2,
+        "the grace period was not shared: {took:?} for two batches of stubborn tasks"
+    );
+    assert!(!h.namespaces().contains(&ns.to_string()));
+    assert!(plan_delete(&host, &rt, "grace").await.unwrap().is_gone());
+    assert!(
+        h.leftover_shims().is_empty(),
+        "shims left: {:?}",
+        h.leftover_shims()
+    );
+}
