@@ -107,3 +107,4 @@ k=$(median <"$fixture_dir/kuke")
 s=$(median <"$fixture_dir/ctr")
 echo "cascade delete of a realm with $tasks running tasks: kuke-tui median $(fmt_ms "$k") ms, sequential ctr loop median $(fmt_ms "$s") ms over $rounds rounds"
 awk -v a="$s" -v b="$k" 'BEGIN { printf "kuke-tui delete --cascade is %.1fx faster than the sequential ctr loop; nothing left behind by either\n", a / b }'
+echo "ratio in each round (ctr / kuke-tui): $(paste "$fixture_dir/ctr" "$fixture_dir/kuke" | awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}')"
