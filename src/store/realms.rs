@@ -279,12 +279,20 @@ impl RealmStore {
     /// `record_stamp`'s symlink check and record stat). The entry type from
     /// the listing already tells a linked directory (stamp `None`).
     pub fn realm_stamps(&self) -> io::Result<Vec<(String, Option<RecordStamp>)>> {
-        use std::os::unix::fs::MetadataExt;
-        let read = match std::fs::read_dir(self.realms_root()) {
-            Ok(read) => read,
+        // Records are stat'ed relative to the open root: this runs once per
+        // realm per tick, and the kernel then walks two path components
+        // instead of the whole run path.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(self.realms_root())
+            .and_then(|root| Ok((std::fs::read_dir(self.realms_root())?, root)));
+        let (read, root) = match opened {
+            Ok(both) => both,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
+        let mut rel = Vec::new();
         let mut out = Vec::new();
         for item in read {
             let item = item?;
@@ -296,14 +304,18 @@ impl RealmStore {
             }
             match item.file_type() {
                 Ok(t) if t.is_symlink() => out.push((name, None)),
-                Ok(t) if t.is_dir() => match self.record_path(&name).symlink_metadata() {
-                    Ok(meta) => {
-                        let stamp = meta.modified().ok().map(|m| (m, meta.len(), meta.ino()));
-                        out.push((name, stamp));
+                Ok(t) if t.is_dir() => {
+                    rel.clear();
+                    rel.extend_from_slice(name.as_bytes());
+                    rel.push(b'/');
+                    rel.extend_from_slice(self.record_file().as_bytes());
+                    rel.push(0);
+                    match stamp_at(&root, &rel) {
+                        Ok(stamp) => out.push((name, Some(stamp))),
+                        Err(_) if self.unborn(&name) => {}
+                        Err(_) => out.push((name, None)),
                     }
-                    Err(_) if self.unborn(&name) => {}
-                    Err(_) => out.push((name, None)),
-                },
+                }
                 _ => {}
             }
         }
@@ -905,6 +917,39 @@ fn collect_bottom_up(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
     out.push(dir.to_path_buf());
+}
+
+/// The `RecordStamp` of `rel` (a NUL-terminated path relative to `dir`),
+/// without following a final symlink: what `symlink_metadata` gives, by
+/// `fstatat`.
+fn stamp_at(dir: &std::fs::File, rel: &[u8]) -> io::Result<RecordStamp> {
+    use std::os::fd::AsRawFd;
+    let path = std::ffi::CStr::from_bytes_with_nul(rel)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a valid directory descriptor, a NUL-terminated path and a
+    // buffer of the right type for the kernel to fill.
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatat succeeded, so it filled the buffer.
+    let st = unsafe { st.assume_init() };
+    let nanos = std::time::Duration::from_nanos(st.st_mtime_nsec as u64);
+    let secs = std::time::Duration::from_secs(st.st_mtime.unsigned_abs());
+    let mtime = if st.st_mtime >= 0 {
+        SystemTime::UNIX_EPOCH + secs + nanos
+    } else {
+        SystemTime::UNIX_EPOCH - secs + nanos
+    };
+    Ok((mtime, st.st_size as u64, st.st_ino))
 }
 
 #[cfg(test)]

@@ -16,8 +16,16 @@ pub struct Point {
 
 #[derive(Debug, Default)]
 pub struct History {
-    rings: HashMap<String, VecDeque<Point>>,
+    rings: HashMap<String, Ring>,
     capacity: usize,
+    /// Counts `push_all` calls; a ring not pushed to in the latest is dropped.
+    tick: u64,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    points: VecDeque<Point>,
+    tick: u64,
 }
 
 impl History {
@@ -25,14 +33,15 @@ impl History {
         History {
             rings: HashMap::new(),
             capacity: capacity_for(interval),
+            tick: 0,
         }
     }
 
     pub fn set_interval(&mut self, interval: Duration) {
         self.capacity = capacity_for(interval);
         for ring in self.rings.values_mut() {
-            while ring.len() > self.capacity {
-                ring.pop_front();
+            while ring.points.len() > self.capacity {
+                ring.points.pop_front();
             }
         }
     }
@@ -42,21 +51,26 @@ impl History {
     }
 
     /// Records one sample per realm present; realms that disappeared are dropped.
+    /// In place: once every realm has its ring, a tick allocates nothing.
     pub fn push_all<'a>(&mut self, points: impl Iterator<Item = (&'a str, Point)>) {
-        let mut next = HashMap::with_capacity(self.rings.len());
+        self.tick = self.tick.wrapping_add(1);
         for (realm, point) in points {
-            let mut ring = self.rings.remove(realm).unwrap_or_default();
-            if ring.len() == self.capacity {
-                ring.pop_front();
+            let ring = match self.rings.get_mut(realm) {
+                Some(ring) => ring,
+                None => self.rings.entry(realm.to_string()).or_default(),
+            };
+            if ring.points.len() >= self.capacity {
+                ring.points.pop_front();
             }
-            ring.push_back(point);
-            next.insert(realm.to_string(), ring);
+            ring.points.push_back(point);
+            ring.tick = self.tick;
         }
-        self.rings = next;
+        let tick = self.tick;
+        self.rings.retain(|_, ring| ring.tick == tick);
     }
 
     pub fn get(&self, realm: &str) -> Option<&VecDeque<Point>> {
-        self.rings.get(realm)
+        self.rings.get(realm).map(|ring| &ring.points)
     }
 }
 
@@ -128,6 +142,13 @@ mod tests {
             h.get("a").is_none(),
             "a deleted realm's history goes with it"
         );
+        let p = Point {
+            cpu: Some(1.0),
+            memory: None,
+        };
+        h.push_all([("a", p), ("b", p)].into_iter());
+        assert_eq!(h.get("a").unwrap().len(), 1, "a came back empty");
+        assert_eq!(h.get("b").unwrap().len(), 2, "b kept its history");
     }
 
     #[test]
