@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Containers torn down at once: enough to overlap the grace periods,
-/// few enough not to swamp the daemon.
+/// Containers torn down at once. The work is the daemon's, the shims' and
+/// runc's, and on 2 cores 4, 8 and 16 at once measured the same; more would
+/// only crowd the daemon.
 const TEARDOWN_CONCURRENCY: usize = 8;
 const SIGTERM: u32 = 15;
 const SIGKILL: u32 = 9;
