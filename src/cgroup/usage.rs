@@ -187,23 +187,36 @@ fn read_text(path: &Path) -> Option<String> {
 
 /// Where `read_usage_with` gets a file's text: the group directory (one per
 /// hierarchy) and the file name; `None` when it cannot be read.
+/// Where a group's files live: a hierarchy's mount and the group below it,
+/// joined only when a file has to be opened by path.
+struct GroupDir<'a> {
+    mount: &'a Path,
+    rel: &'a Path,
+}
+
+impl GroupDir<'_> {
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.mount.join(self.rel).join(name)
+    }
+}
+
 trait Source {
-    fn text(&mut self, dir: &Path, file: &'static str) -> Option<&str>;
+    fn text(&mut self, dir: &GroupDir, file: &'static str) -> Option<&str>;
 }
 
 /// Opens, reads and closes each file: for one-off readings.
 struct OneShot(String);
 
 impl Source for OneShot {
-    fn text(&mut self, dir: &Path, file: &'static str) -> Option<&str> {
-        self.0 = read_text(&dir.join(file))?;
+    fn text(&mut self, dir: &GroupDir, file: &'static str) -> Option<&str> {
+        self.0 = read_text(&dir.file(file))?;
         Some(&self.0)
     }
 }
 
 fn read_with<T>(
     src: &mut dyn Source,
-    dir: &Path,
+    dir: &GroupDir,
     file: &'static str,
     parse: impl FnOnce(&str) -> Option<T>,
 ) -> Option<T> {
@@ -234,45 +247,60 @@ fn read_usage_with(mounts: &CgroupMounts, group: &str, src: &mut dyn Source) -> 
     match mounts.version {
         CgroupVersion::V2 => {
             let Some(root) = &mounts.v2 else { return u };
-            let d = root.join(&rel);
-            u.cpu_usage_usec = read_with(src, &d, "cpu.stat", parse_cpu_stat_usage);
-            u.memory_current = read_with(src, &d, "memory.current", parse_u64);
+            let d = &GroupDir {
+                mount: root,
+                rel: &rel,
+            };
+            u.cpu_usage_usec = read_with(src, d, "cpu.stat", parse_cpu_stat_usage);
+            u.memory_current = read_with(src, d, "memory.current", parse_u64);
             u.memory_inactive_file =
-                read_with(src, &d, "memory.stat", |t| parse_keyed(t, "inactive_file"));
-            u.memory_limit = read_with(src, &d, "memory.max", parse_limit);
-            u.pids_current = read_with(src, &d, "pids.current", parse_u64);
-            u.pids_max = read_with(src, &d, "pids.max", parse_limit);
-            if let Some((r, w)) = read_with(src, &d, "io.stat", parse_io_stat_v2) {
+                read_with(src, d, "memory.stat", |t| parse_keyed(t, "inactive_file"));
+            u.memory_limit = read_with(src, d, "memory.max", parse_limit);
+            u.pids_current = read_with(src, d, "pids.current", parse_u64);
+            u.pids_max = read_with(src, d, "pids.max", parse_limit);
+            if let Some((r, w)) = read_with(src, d, "io.stat", parse_io_stat_v2) {
                 u.io_read_bytes = Some(r);
                 u.io_write_bytes = Some(w);
             }
         }
         CgroupVersion::V1 => {
             if let Some(h) = mounts.v1_with("cpuacct") {
-                let d = h.mount.join(&rel);
-                u.cpu_usage_usec = read_with(src, &d, "cpuacct.usage", parse_cpuacct_usage_usec);
+                let d = &GroupDir {
+                    mount: &h.mount,
+                    rel: &rel,
+                };
+                u.cpu_usage_usec = read_with(src, d, "cpuacct.usage", parse_cpuacct_usage_usec);
             }
             if let Some(h) = mounts.v1_with("memory") {
-                let d = h.mount.join(&rel);
-                u.memory_current = read_with(src, &d, "memory.usage_in_bytes", parse_u64);
-                u.memory_inactive_file = read_with(src, &d, "memory.stat", |t| {
+                let d = &GroupDir {
+                    mount: &h.mount,
+                    rel: &rel,
+                };
+                u.memory_current = read_with(src, d, "memory.usage_in_bytes", parse_u64);
+                u.memory_inactive_file = read_with(src, d, "memory.stat", |t| {
                     parse_keyed(t, "total_inactive_file")
                         .or_else(|| parse_keyed(t, "inactive_file"))
                 });
-                u.memory_limit = read_with(src, &d, "memory.limit_in_bytes", parse_limit_v1);
+                u.memory_limit = read_with(src, d, "memory.limit_in_bytes", parse_limit_v1);
             }
             if let Some(h) = mounts.v1_with("pids") {
-                let d = h.mount.join(&rel);
-                u.pids_current = read_with(src, &d, "pids.current", parse_u64);
-                u.pids_max = read_with(src, &d, "pids.max", parse_limit);
+                let d = &GroupDir {
+                    mount: &h.mount,
+                    rel: &rel,
+                };
+                u.pids_current = read_with(src, d, "pids.current", parse_u64);
+                u.pids_max = read_with(src, d, "pids.max", parse_limit);
             }
             if let Some(h) = mounts.v1_with("blkio") {
-                let d = h.mount.join(&rel);
+                let d = &GroupDir {
+                    mount: &h.mount,
+                    rel: &rel,
+                };
                 // The first readable file wins: reading the fallbacks of an idle
                 // group every sample would triple the cost for nothing.
                 let best = V1_BLKIO_FILES
                     .iter()
-                    .find_map(|f| read_with(src, &d, f, parse_blkio_v1));
+                    .find_map(|f| read_with(src, d, f, parse_blkio_v1));
                 if let Some((r, w)) = best {
                     u.io_read_bytes = Some(r);
                     u.io_write_bytes = Some(w);
@@ -301,20 +329,49 @@ pub struct CachedReader {
     text: String,
 }
 
-/// One group's open files, and the last text of its slow files.
+/// One group's open files, and what its slow files said last.
 #[derive(Default)]
 struct GroupFiles {
     files: Vec<(&'static str, fs::File)>,
     /// Readings of this group so far; slow files are read on every
     /// `SLOW_EVERY`th.
     readings: u64,
-    slow: Vec<(&'static str, String)>,
+    /// The values from the slow files at their last reading; `None` until
+    /// they were read, and again once the group turned out stale.
+    slow: Option<SlowValues>,
+    /// This reading skipped the slow files (so `slow` fills them in).
+    skipped_slow: bool,
+}
+
+/// The `Usage` fields that come from `SLOW_FILES`, kept parsed: between
+/// their readings they are copied, not re-read and not re-parsed.
+#[derive(Clone)]
+struct SlowValues {
+    memory_inactive_file: Option<u64>,
+    memory_limit: Option<Limit>,
+    pids_max: Option<Limit>,
+}
+
+impl SlowValues {
+    fn of(u: &Usage) -> Self {
+        SlowValues {
+            memory_inactive_file: u.memory_inactive_file,
+            memory_limit: u.memory_limit.clone(),
+            pids_max: u.pids_max.clone(),
+        }
+    }
+
+    fn fill(&self, u: &mut Usage) {
+        u.memory_inactive_file = self.memory_inactive_file;
+        u.memory_limit = self.memory_limit.clone();
+        u.pids_max = self.pids_max.clone();
+    }
 }
 
 /// Files whose values change rarely or slowly (limits; the page-cache split
 /// of memory.stat, which only corrects the working set) but cost the most to
 /// read (v1 memory.stat walks the whole hierarchy's counters): read on every
-/// `SLOW_EVERY`th reading of a group, their last text reused in between.
+/// `SLOW_EVERY`th reading of a group, their last values reused in between.
 const SLOW_FILES: &[&str] = &[
     "memory.stat",
     "memory.limit_in_bytes",
@@ -345,7 +402,10 @@ impl CachedReader {
 
     pub fn read_usage(&mut self, mounts: &CgroupMounts, group: &str) -> Usage {
         match self.groups.get_mut(group) {
-            Some(g) => g.readings += 1,
+            Some(g) => {
+                g.readings += 1;
+                g.skipped_slow = false;
+            }
             None => {
                 self.groups.insert(group.to_string(), GroupFiles::default());
             }
@@ -354,7 +414,17 @@ impl CachedReader {
             reader: self,
             group,
         };
-        read_usage_with(mounts, group, &mut src)
+        let mut u = read_usage_with(mounts, group, &mut src);
+        if let Some(g) = self.groups.get_mut(group) {
+            match (&g.slow, g.skipped_slow) {
+                (Some(kept), true) => kept.fill(&mut u),
+                // Kept only from a group that has files: a removed one's
+                // unknowns must not outlive it into a re-created group.
+                (_, false) => g.slow = (!g.files.is_empty()).then(|| SlowValues::of(&u)),
+                (None, true) => {}
+            }
+        }
+        u
     }
 
     /// Closes the files of every group `keep` says no to (realms gone).
@@ -376,16 +446,13 @@ struct Cached<'a> {
 }
 
 impl Source for Cached<'_> {
-    fn text(&mut self, dir: &Path, file: &'static str) -> Option<&str> {
+    fn text(&mut self, dir: &GroupDir, file: &'static str) -> Option<&str> {
         use std::os::unix::fs::FileExt;
         let r = &mut *self.reader;
         let group = r.groups.get_mut(self.group)?;
-        let slow = SLOW_FILES.contains(&file);
-        if slow && group.readings % SLOW_EVERY != 0 {
-            if let Some((_, text)) = group.slow.iter().find(|(name, _)| *name == file) {
-                r.text.clone_from(text);
-                return Some(&r.text);
-            }
+        if SLOW_FILES.contains(&file) && group.readings % SLOW_EVERY != 0 && group.slow.is_some() {
+            group.skipped_slow = true;
+            return None;
         }
         let files = &mut group.files;
         let len = match files.iter().find(|(name, _)| *name == file) {
@@ -403,9 +470,9 @@ impl Source for Cached<'_> {
                 if files.iter().any(|(name, _)| *name == file) {
                     r.open -= files.len();
                     files.clear();
-                    group.slow.clear();
+                    group.slow = None;
                 }
-                let mut f = fs::File::open(dir.join(file)).ok()?;
+                let mut f = fs::File::open(dir.file(file)).ok()?;
                 let n = f.read_at(&mut r.buf, 0).ok()?;
                 if n >= r.buf.len() {
                     // Too big to be a cgroup file we know: read it whole, keep nothing.
@@ -424,12 +491,6 @@ impl Source for Cached<'_> {
         };
         r.text.clear();
         r.text.push_str(&String::from_utf8_lossy(&r.buf[..len]));
-        if slow {
-            match group.slow.iter_mut().find(|(name, _)| *name == file) {
-                Some((_, text)) => text.clone_from(&r.text),
-                None => group.slow.push((file, r.text.clone())),
-            }
-        }
         Some(&r.text)
     }
 }
