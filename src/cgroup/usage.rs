@@ -356,15 +356,15 @@ impl SlowValues {
     fn of(u: &Usage) -> Self {
         SlowValues {
             memory_inactive_file: u.memory_inactive_file,
-            memory_limit: u.memory_limit.clone(),
-            pids_max: u.pids_max.clone(),
+            memory_limit: u.memory_limit,
+            pids_max: u.pids_max,
         }
     }
 
     fn fill(&self, u: &mut Usage) {
         u.memory_inactive_file = self.memory_inactive_file;
-        u.memory_limit = self.memory_limit.clone();
-        u.pids_max = self.pids_max.clone();
+        u.memory_limit = self.memory_limit;
+        u.pids_max = self.pids_max;
     }
 }
 
