@@ -185,8 +185,6 @@ fn read_text(path: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Where `read_usage_with` gets a file's text: the group directory (one per
-/// hierarchy) and the file name; `None` when it cannot be read.
 /// Where a group's files live: a hierarchy's mount and the group below it,
 /// joined only when a file has to be opened by path.
 struct GroupDir<'a> {
@@ -200,6 +198,9 @@ impl GroupDir<'_> {
     }
 }
 
+/// Where `read_usage_with` gets a file's text: the group directory (one per
+/// hierarchy) and the file name; `None` when it cannot be read, or when a
+/// slow file is skipped this time.
 trait Source {
     fn text(&mut self, dir: &GroupDir, file: &'static str) -> Option<&str>;
 }
