@@ -10,6 +10,7 @@ use kuke_tui::ops::credentials::{list_credentials, upsert_credential, Credential
 use kuke_tui::ops::delete::{execute_delete, plan_delete, DeleteOptions};
 use kuke_tui::ops::realms::list_realms;
 use kuke_tui::ops::{ErrorKind, Host};
+use kuke_tui::runtime::Runtime;
 use kuke_tui::settings::HostSettings;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +24,42 @@ fn host(h: &Harness, cgroup_root: &str) -> Host {
         timeout: Duration::from_secs(5),
     })
     .unwrap()
+}
+
+/// A realm made by `create_realm`, with the test image in its namespace;
+/// returns the namespace.
+async fn realm_with_image(h: &Harness, host: &Host, rt: &Runtime, name: &str) -> String {
+    let req = CreateRequest {
+        name: name.into(),
+        namespace: None,
+        labels: BTreeMap::new(),
+    };
+    create_realm(host, rt, &req, &mut |_| {}).await.unwrap();
+    let ns = format!("kukeon-{name}");
+    h.import_image(&ns);
+    ns
+}
+
+/// Plans and runs a cascade delete; returns each step as (step, removed, detail).
+async fn cascade(
+    host: &Host,
+    rt: &Runtime,
+    name: &str,
+    grace: Duration,
+) -> Vec<(&'static str, usize, String)> {
+    let plan = plan_delete(host, rt, name).await.unwrap();
+    let opts = DeleteOptions {
+        cascade: true,
+        force: false,
+        grace,
+    };
+    let mut steps = Vec::new();
+    execute_delete(host, rt, &plan, &opts, &mut |s| {
+        steps.push((s.step, s.removed, s.detail.clone()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("cascade failed: {e}; steps so far: {steps:?}"));
+    steps
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,14 +196,7 @@ async fn cascade_finishes_past_a_stale_child_snapshot_record() {
     let h = Harness::start();
     let host = host(&h, &h.cgroup_root);
     let rt = host.runtime().await.unwrap();
-    let req = CreateRequest {
-        name: "stale".into(),
-        namespace: None,
-        labels: BTreeMap::new(),
-    };
-    create_realm(&host, &rt, &req, &mut |_| {}).await.unwrap();
-    let ns = "kukeon-stale";
-    h.import_image(ns);
+    let ns = &realm_with_image(&h, &host, &rt, "stale").await;
     h.ctr_ok(&["-n", ns, "containers", "create", &h.image_ref, "orphan"]);
     h.ctr_ok(&["-n", ns, "containers", "rm", "--keep-snapshot", "orphan"]);
     rt.collect_garbage(ns).await.unwrap();
@@ -190,18 +220,7 @@ async fn cascade_finishes_past_a_stale_child_snapshot_record() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let plan = plan_delete(&host, &rt, "stale").await.unwrap();
-    let opts = DeleteOptions {
-        cascade: true,
-        force: false,
-        grace: Duration::from_secs(1),
-    };
-    let mut steps = Vec::new();
-    execute_delete(&host, &rt, &plan, &opts, &mut |s| {
-        steps.push((s.step, s.removed, s.detail.clone()))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("cascade failed: {e}; steps so far: {steps:?}"));
+    let steps = cascade(&host, &rt, "stale", Duration::from_secs(1)).await;
     let snapshot_steps: Vec<_> = steps.iter().filter(|s| s.0 == "snapshots").collect();
     assert_eq!(snapshot_steps.len(), 2, "{steps:?}");
     assert!(
@@ -225,14 +244,7 @@ async fn cascade_shares_one_grace_period_across_every_task() {
     let h = Harness::start();
     let host = host(&h, &h.cgroup_root);
     let rt = host.runtime().await.unwrap();
-    let req = CreateRequest {
-        name: "grace".into(),
-        namespace: None,
-        labels: BTreeMap::new(),
-    };
-    create_realm(&host, &rt, &req, &mut |_| {}).await.unwrap();
-    let ns = "kukeon-grace";
-    h.import_image(ns);
+    let ns = &realm_with_image(&h, &host, &rt, "grace").await;
     let group = |id: &str| format!("{}/grace/{id}", h.cgroup_root);
     // PID 1 of a pid namespace ignores SIGTERM unless it handles it: `sleep`.
     let stubborn: Vec<String> = (1..=10).map(|i| format!("stubborn{i}")).collect();
@@ -256,19 +268,8 @@ async fn cascade_shares_one_grace_period_across_every_task() {
     h.wait_task_status(ns, "paused", "PAUSED", Duration::from_secs(10));
 
     let grace = Duration::from_secs(3);
-    let plan = plan_delete(&host, &rt, "grace").await.unwrap();
-    let opts = DeleteOptions {
-        cascade: true,
-        force: false,
-        grace,
-    };
-    let mut steps = Vec::new();
     let started = std::time::Instant::now();
-    execute_delete(&host, &rt, &plan, &opts, &mut |s| {
-        steps.push((s.step, s.removed, s.detail.clone()))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("cascade failed: {e}; steps so far: {steps:?}"));
+    let steps = cascade(&host, &rt, "grace", grace).await;
     let took = started.elapsed();
 
     let tasks = steps.iter().find(|s| s.0 == "tasks").expect("a tasks step");
