@@ -118,7 +118,7 @@ mod tests {
         }
     }
 
-    fn unique_top(tag: &str) -> String {
+    pub(super) fn unique_top(tag: &str) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -132,7 +132,7 @@ mod tests {
     }
 
     /// `None` (test skipped) unless root on a host with cgroups mounted.
-    fn real() -> Option<Cgroups> {
+    pub(super) fn real() -> Option<Cgroups> {
         // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             eprintln!("skipping real cgroup test: not root");

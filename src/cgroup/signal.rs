@@ -92,6 +92,7 @@ fn pidfd_send_signal(pidfd: &OwnedFd, signal: i32) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{real, unique_top};
     use super::*;
     use std::os::unix::process::ExitStatusExt;
     use std::process::{Child, Command};
@@ -113,8 +114,9 @@ mod tests {
             .expect("spawn sleep")
     }
 
-    /// A fresh cgroup holding a `sleep`; removed again on drop. `None` (the
-    /// test is skipped) unless root, since only root may create cgroups.
+    /// A fresh cgroup holding a `sleep`; on drop the sleep is ended first,
+    /// then the cgroup removed. `None` (the test is skipped) unless root with
+    /// cgroups mounted (`real`).
     struct Caged {
         cg: crate::cgroup::Cgroups,
         group: String,
@@ -123,13 +125,8 @@ mod tests {
 
     impl Caged {
         fn new() -> Option<Caged> {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            if unsafe { libc::geteuid() } != 0 {
-                eprintln!("skipping: creating a cgroup needs root");
-                return None;
-            }
-            let cg = crate::cgroup::Cgroups::detect().expect("read mountinfo");
-            let group = format!("/kuke-tui-unit-signal-{}", std::process::id());
+            let cg = real()?;
+            let group = unique_top("signal");
             cg.create(&group).expect("create the test cgroup");
             let child = sleeper();
             let dir = cg

@@ -157,15 +157,9 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
     };
     if namespace_exists {
         let ns = plan.namespace.as_str();
-        let Contents {
-            tasks,
-            containers,
-            images,
-            leases,
-            content,
-            snapshots,
-        } = list_contents(rt, ns).await?;
-        plan.tasks = tasks
+        let all = list_contents(rt, ns).await?;
+        plan.tasks = all
+            .tasks
             .into_iter()
             .map(|t| PlannedTask {
                 id: t.container_id,
@@ -173,11 +167,12 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
                 status: t.status.as_str().into(),
             })
             .collect();
-        plan.containers = containers.into_iter().map(|c| c.id).collect();
-        plan.images = images.into_iter().map(|i| i.name).collect();
-        plan.leases = leases;
-        plan.content = content.into_iter().map(|c| c.digest).collect();
-        plan.snapshots = snapshots
+        plan.containers = all.containers.into_iter().map(|c| c.id).collect();
+        plan.images = all.images.into_iter().map(|i| i.name).collect();
+        plan.leases = all.leases;
+        plan.content = all.content.into_iter().map(|c| c.digest).collect();
+        plan.snapshots = all
+            .snapshots
             .into_iter()
             .map(|s| PlannedSnapshot {
                 snapshotter: s.snapshotter,
@@ -425,24 +420,10 @@ async fn drain_namespace(
     // task waited for (SIGKILL past the deadline) and deleted, then the
     // container and its snapshot.
     let (tasks, containers) = tokio::try_join!(rt.list_tasks(ns), rt.list_containers(ns))?;
+    let (task_count, container_count) = (tasks.len(), containers.len());
+    // Each container with its task, then any task without a container.
     // Owned work items: closures over borrowed ones trip the compiler's
     // higher-ranked lifetime inference inside the console's spawned task.
-    let live: Vec<(TaskInfo, Option<String>)> = tasks
-        .iter()
-        .filter(|t| is_live(t.status))
-        .map(|t| {
-            let c = containers.iter().find(|c| c.id == t.container_id);
-            (t.clone(), c.and_then(|c| c.cgroups_path.clone()))
-        })
-        .collect();
-    bounded(live, |(t, cgroup)| async move {
-        signal_task(rt, ns, &t, cgroup.as_deref()).await
-    })
-    .await
-    .map_err(|e| fail("tasks", e))?;
-    let deadline = Instant::now() + opts.grace;
-
-    let (task_count, container_count) = (tasks.len(), containers.len());
     let mut tasks_by_id: HashMap<String, TaskInfo> = tasks
         .into_iter()
         .map(|t| (t.container_id.clone(), t))
@@ -452,6 +433,22 @@ async fn drain_namespace(
         .map(|c| (tasks_by_id.remove(&c.id), Some(c)))
         .collect();
     work.extend(tasks_by_id.into_values().map(|t| (Some(t), None)));
+
+    let live: Vec<(TaskInfo, Option<String>)> = work
+        .iter()
+        .filter_map(|(task, container)| {
+            let task = task.as_ref().filter(|t| is_live(t.status))?;
+            let cgroup = container.as_ref().and_then(|c| c.cgroups_path.clone());
+            Some((task.clone(), cgroup))
+        })
+        .collect();
+    bounded(live, |(t, cgroup)| async move {
+        signal_task(rt, ns, &t, cgroup.as_deref()).await
+    })
+    .await
+    .map_err(|e| fail("tasks", e))?;
+    let deadline = Instant::now() + opts.grace;
+
     let killed = AtomicUsize::new(0);
     let killed = &killed;
     bounded(work, |(task, container)| async move {
