@@ -34,6 +34,8 @@ const KUKEON_LOCK: &str = "metadata.json.lock";
 /// inside a realm or space directory only.
 pub const KUKEON_RESERVED: &[&str] = &["secrets", "blueprints", "configs", "volumes", "volume-meta"];
 pub const KUKEON_INSTANCE: &str = ".kukeon-instance.json";
+/// The label Kukeon's create puts on every realm, valued with its namespace.
+pub const KUKEON_REALM_LABEL: &str = "realm.kukeon.io";
 /// Namespace suffix Kukeon uses when its instance file names none.
 pub const KUKEON_SUFFIX: &str = "kukeon.io";
 
