@@ -356,3 +356,22 @@ pub async fn describe_realm(
     };
     Ok(RealmDetail { record, observed })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_zero_time_ages_from_the_directory() {
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let age_of = |created: Option<&str>| age(created, Some(an_hour_ago)).unwrap().as_secs();
+        // Found on a real host: 739951 days.
+        for unset in [Some("0001-01-01T00:00:00Z"), Some(""), None] {
+            let secs = age_of(unset);
+            assert!((3599..3700).contains(&secs), "{unset:?}: {secs}");
+        }
+        let set = age_of(Some("2000-01-01T00:00:00Z"));
+        assert!(set > 20 * 365 * 86400, "{set}");
+        assert_eq!(age(Some("0001-01-01T00:00:00Z"), None), None);
+    }
+}

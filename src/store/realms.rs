@@ -136,7 +136,9 @@ pub struct RealmStore {
 
 /// A realm's exclusive writer lock; released (and forgotten) on drop.
 pub struct RealmLock {
-    _guard: LockGuard,
+    /// Kukeon layout: the flock on the realm directory, taken first.
+    _dir_guard: Option<LockGuard>,
+    _guard: Option<LockGuard>,
     name: String,
     held: Arc<Mutex<HashSet<String>>>,
 }
@@ -699,10 +701,18 @@ impl RealmStore {
         }
         let dir = self.realm_dir(name);
         self.create_realm_dir(name)?;
+        // Kukeon layout: our writers always flock the realm directory (the
+        // only lock on a v0.5 host, where nothing may be added to it), so two
+        // of them serialize even if they judge the version differently; on
+        // v0.6+ also Kukeon's sidecar, after it (one order, no deadlock).
+        let dir_guard = match self.layout {
+            Layout::Kukeon => Some(lock_dir_exclusive(&dir)?),
+            Layout::Docs => None,
+        };
         let guard = if self.uses_sidecar() {
-            lock_exclusive(&self.lock_path(name), self.lock_mode())?
+            Some(lock_exclusive(&self.lock_path(name), self.lock_mode())?)
         } else {
-            lock_dir_exclusive(&dir)?
+            None
         };
         // A writer killed between creating its temp file and the rename
         // leaves `.<record>.tmp-<pid>-<n>` behind. Every writer of the record
@@ -721,6 +731,7 @@ impl RealmStore {
             held.insert(name.to_string());
         }
         Ok(RealmLock {
+            _dir_guard: dir_guard,
             _guard: guard,
             name: name.to_string(),
             held: self.held.clone(),
@@ -1072,6 +1083,7 @@ fn stamp_at(dir: &std::fs::File, rel: &[u8]) -> io::Result<RecordStamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RegistryCredential;
 
     /// `realm_stamps` lists what `realm_dirs` does, each with `record_stamp`.
     fn assert_same_stamps(store: &RealmStore) {
@@ -1418,6 +1430,208 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(store.record_path("web")).unwrap(),
             theirs
+        );
+    }
+
+    /// A Kukeon-layout realm record written as Kukeon would (0644), its
+    /// sidecar too when `sidecar`.
+    fn put_kukeon(store: &RealmStore, name: &str, text: &str, sidecar: bool) {
+        std::fs::create_dir_all(store.realm_dir(name)).unwrap();
+        std::fs::write(store.record_path(name), text).unwrap();
+        if sidecar {
+            std::fs::write(store.lock_path(name), "").unwrap();
+        }
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn integer_states_read_as_kukeons_names_and_are_written_as_names() {
+        let (_d, store) = kukeon_store();
+        for (i, want) in ["Pending", "Creating", "Ready", "Deleting", "Failed", "Unknown"]
+            .iter()
+            .enumerate()
+        {
+            let name = format!("i{i}");
+            put_kukeon(
+                &store,
+                &name,
+                &format!(r#"{{"metadata":{{"name":"{name}"}},"spec":{{}},"status":{{"state":{i}}}}}"#),
+                true,
+            );
+            assert_eq!(store.read_record(&name).unwrap().state(), Some(*want));
+        }
+        put_kukeon(&store, "bad", r#"{"metadata":{"name":"bad"},"status":{"state":6}}"#, true);
+        let err = store.read_record("bad").unwrap_err();
+        assert!(err.message.contains("out of range"), "{err}");
+        // A read-modify-write writes the name, as Kukeon v0.5+ does.
+        let doc = store.read_record("i2").unwrap();
+        let lock = store.lock("i2").unwrap();
+        store.write_record(&doc, &lock).unwrap();
+        let text = std::fs::read_to_string(store.record_path("i2")).unwrap();
+        assert!(text.contains("\"state\": \"Ready\""), "{text}");
+        // The documented layout reads YAML's integer the same way.
+        let (_e, docs) = store_docs_with("y", "metadata:\n  name: y\nstatus:\n  state: 4\n");
+        assert_eq!(docs.read_record("y").unwrap().state(), Some("Failed"));
+    }
+
+    fn store_docs_with(name: &str, text: &str) -> (tempfile::TempDir, RealmStore) {
+        let (d, store) = self::store();
+        std::fs::create_dir_all(store.realm_dir(name)).unwrap();
+        std::fs::write(store.record_path(name), text).unwrap();
+        (d, store)
+    }
+
+    #[test]
+    fn generation_is_counted_as_kukeon_counts_it() {
+        let (_d, store) = kukeon_store();
+        // A v0.6 host (sidecar) with a record written before generations.
+        put_kukeon(
+            &store,
+            "old",
+            r#"{"metadata":{"name":"old","labels":null},"spec":{"namespace":"old.kukeon.io"},"status":{"state":"Creating"}}"#,
+            true,
+        );
+        assert_eq!(store.kukeon_version(), Some(KukeonVersion::V06Plus));
+        let lock = store.lock("old").unwrap();
+        let mut doc = store.read_record("old").unwrap();
+        doc.status_mut().state = Some("Ready".into());
+        store.write_record(&doc, &lock).unwrap();
+        let text = std::fs::read_to_string(store.record_path("old")).unwrap();
+        assert!(!text.contains("generation"), "status-only write: absent stays absent\n{text}");
+        let mut doc = store.read_record("old").unwrap();
+        doc.spec.registry_credentials.push(Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(store.read_record("old").unwrap().metadata.generation, Some(1), "0 + 1");
+        drop(lock);
+        // A new record starts at 1.
+        let lock = store.lock("new").unwrap();
+        store
+            .write_record(&RealmDoc::new("new", "new.corp.example", Default::default()), &lock)
+            .unwrap();
+        assert_eq!(store.read_record("new").unwrap().metadata.generation, Some(1));
+    }
+
+    #[test]
+    fn a_v05_host_gets_no_sidecar_and_no_generation() {
+        let (_d, store) = kukeon_store();
+        put_kukeon(
+            &store,
+            "kuke-system",
+            "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"kuke-system\",\n    \"labels\": null\n  },\n  \"spec\": {\n    \"namespace\": \"kuke-system.kukeon.io\"\n  },\n  \"status\": {\n    \"state\": \"Ready\"\n  }\n}\n",
+            false,
+        );
+        assert_eq!(store.kukeon_version(), Some(KukeonVersion::V05));
+        // A write to an existing realm: the record changes, nothing is added.
+        let lock = store.lock("kuke-system").unwrap();
+        let mut doc = store.read_record("kuke-system").unwrap();
+        doc.spec.registry_credentials.push(RegistryCredential {
+            username: "u".into(),
+            password: "p".into(),
+            server_address: Some("r.io".into()),
+            extra: Default::default(),
+        });
+        store.write_record(&doc, &lock).unwrap();
+        drop(lock);
+        assert_eq!(listing(&store.realm_dir("kuke-system")), ["metadata.json"]);
+        assert_eq!(store.read_record("kuke-system").unwrap().metadata.generation, None);
+        // A new realm: the directory holds the record alone, 02750.
+        let lock = store.lock("fresh").unwrap();
+        assert!(listing(&store.realm_dir("fresh")).is_empty());
+        store
+            .write_record(&RealmDoc::new("fresh", "fresh.corp.example", Default::default()), &lock)
+            .unwrap();
+        drop(lock);
+        assert_eq!(listing(&store.realm_dir("fresh")), ["metadata.json"]);
+        assert_eq!(mode_of(&store.realm_dir("fresh")), 0o2750);
+        assert!(!std::fs::read_to_string(store.record_path("fresh")).unwrap().contains("generation"));
+        // Kukeon v0.5's delete: the record, then the folder if it is empty.
+        for name in ["kuke-system", "fresh"] {
+            std::fs::remove_file(store.record_path(name)).unwrap();
+            std::fs::remove_dir(store.realm_dir(name)).expect("v0.5 finds the folder empty");
+        }
+        // Writers still serialize, on the directory itself.
+        let lock = store.lock("other").unwrap();
+        let store2 = RealmStore::with_layout(store.run_path(), Layout::Kukeon);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _second = store2.lock("other").unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "not serialized");
+        drop(lock);
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        waiter.join().unwrap();
+    }
+
+    #[test]
+    fn kukeon_modes_and_private_records() {
+        let (_d, store) = kukeon_store();
+        let lock = store.lock("m").unwrap();
+        let mut doc = RealmDoc::new("m", "m.corp.example", Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(mode_of(&store.realm_dir("m")), 0o2750);
+        assert_eq!(mode_of(&store.lock_path("m")), 0o644);
+        assert_eq!(mode_of(&store.record_path("m")), 0o644);
+        doc = store.read_record("m").unwrap();
+        doc.spec.registry_credentials.push(Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(mode_of(&store.record_path("m")), 0o600, "credentials stay private");
+        drop(lock);
+        // The documented layout is unchanged: 0600 for both.
+        let (_e, docs) = self::store();
+        let lock = docs.lock("d").unwrap();
+        docs.write_record(&RealmDoc::new("d", "kukeon-d", Default::default()), &lock)
+            .unwrap();
+        assert_eq!(mode_of(&docs.record_path("d")), 0o600);
+        assert_eq!(mode_of(&docs.lock_path("d")), 0o600);
+    }
+
+    #[test]
+    fn unknown_keys_keep_their_place_and_generation_goes_after_labels() {
+        let (_d, store) = kukeon_store();
+        let before = "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"k\",\n    \"annotations\": {\n      \"z\": \"1\",\n      \"a\": \"keep \\u003cme\\u003e \\u0026 co\"\n    },\n    \"labels\": {\n      \"team\": \"x\"\n    }\n  },\n  \"future\": true,\n  \"spec\": {\n    \"quota\": 2,\n    \"namespace\": \"k.kukeon.io\"\n  },\n  \"status\": {\n    \"custom\": 1,\n    \"state\": \"Ready\"\n  }\n}\n";
+        put_kukeon(&store, "k", before, true);
+        let lock = store.lock("k").unwrap();
+        let mut doc = store.read_record("k").unwrap();
+        doc.spec.registry_credentials.push(RegistryCredential {
+            username: "u".into(),
+            password: "p".into(),
+            server_address: Some("r.io".into()),
+            extra: Default::default(),
+        });
+        store.write_record(&doc, &lock).unwrap();
+        let after = std::fs::read_to_string(store.record_path("k")).unwrap();
+        let want = before
+            .replace(
+                "      \"team\": \"x\"\n    }\n  },",
+                "      \"team\": \"x\"\n    },\n    \"generation\": 1\n  },",
+            )
+            .replace(
+                "    \"namespace\": \"k.kukeon.io\"\n  },",
+                "    \"namespace\": \"k.kukeon.io\",\n    \"registryCredentials\": [\n      {\n        \"username\": \"u\",\n        \"password\": \"p\",\n        \"serverAddress\": \"r.io\"\n      }\n    ]\n  },",
+            );
+        assert_eq!(after, want);
+        // The documented layout keeps its order too.
+        let (_e, docs) = store_docs_with("y", "spec:\n  quota: 1\n  namespace: ns\nmetadata:\n  name: y\nzeta: 1\napiVersion: v1beta1\nkind: Realm\n");
+        let lock = docs.lock("y").unwrap();
+        let doc = docs.read_record("y").unwrap();
+        docs.write_record(&doc, &lock).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(docs.record_path("y")).unwrap(),
+            "spec:\n  quota: 1\n  namespace: ns\nmetadata:\n  name: y\nzeta: 1\napiVersion: v1beta1\nkind: Realm\n"
         );
     }
 }
