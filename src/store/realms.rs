@@ -604,7 +604,11 @@ impl RealmStore {
                     }
                 }),
             // Kukeon writes two-space indented JSON with a trailing newline.
-            Layout::Kukeon => super::gojson::to_vec(doc).map_err(io::Error::other),
+            Layout::Kukeon => {
+                let mut value = serde_yaml_ng::to_value(doc).map_err(io::Error::other)?;
+                go_labels(&mut value);
+                super::gojson::to_vec(&value).map_err(io::Error::other)
+            }
         }
     }
 
@@ -818,7 +822,10 @@ impl RealmStore {
         let Some(old) = old else {
             return self.encode(doc);
         };
-        let value = serde_yaml_ng::to_value(doc).map_err(io::Error::other)?;
+        let mut value = serde_yaml_ng::to_value(doc).map_err(io::Error::other)?;
+        if self.layout == Layout::Kukeon {
+            go_labels(&mut value);
+        }
         let value = super::order::arrange(value, &old);
         match self.layout {
             Layout::Docs => serde_yaml_ng::to_string(&value)
@@ -964,6 +971,32 @@ impl RealmStore {
         self.sweep_side_dirs(name);
         Ok(paths)
     }
+}
+
+/// Go writes `metadata.labels` always (no omitempty), `null` when there are
+/// none: so do we, right after `name` as in Kukeon's struct.
+fn go_labels(doc: &mut serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    let Some(Value::Mapping(meta)) = doc.get_mut("metadata") else {
+        return;
+    };
+    if meta.contains_key("labels") {
+        return;
+    }
+    let mut out = serde_yaml_ng::Mapping::with_capacity(meta.len() + 1);
+    let mut placed = false;
+    for (k, v) in std::mem::take(meta) {
+        let after_name = k.as_str() == Some("name");
+        out.insert(k, v);
+        if after_name {
+            out.insert("labels".into(), Value::Null);
+            placed = true;
+        }
+    }
+    if !placed {
+        out.insert("labels".into(), Value::Null);
+    }
+    *meta = out;
 }
 
 /// Why a record we read cannot be written back.
