@@ -1231,3 +1231,29 @@ fn create_keeps_the_reason_kukeon_wrote() {
     assert_eq!(doc["status"]["reason"], "ReconcileDrift", "{text}");
     assert_eq!(doc["status"]["message"], "observed by kukeond", "{text}");
 }
+
+#[test]
+fn a_write_keeps_every_key_where_kukeon_had_it() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    // Keys Kukeon's struct does not have, between and before known ones.
+    let before = "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"keys\",\n    \"annotations\": {\n      \"z\": \"1\",\n      \"a\": \"keep \\u003cme\\u003e \\u0026 co\"\n    },\n    \"labels\": {\n      \"team\": \"x\"\n    },\n    \"generation\": 4\n  },\n  \"future\": true,\n  \"spec\": {\n    \"quota\": 2,\n    \"namespace\": \"keys.kukeon.io\"\n  },\n  \"status\": {\n    \"custom\": 1,\n    \"state\": \"Ready\"\n  }\n}\n";
+    let path = put(&h, "data/keys/metadata.json", before);
+    put(&h, "data/keys/metadata.json.lock", "");
+    add_credential(&h, "keys", "r.io", "u", "pw");
+    // The one key the write adds besides the credential: updatedAt, where
+    // Kukeon's struct has it (after state here).
+    let after = fs::read_to_string(&path).unwrap();
+    let at = after
+        .find(",\n    \"updatedAt\": \"")
+        .unwrap_or_else(|| panic!("no updatedAt after state:\n{after}"));
+    let end = at + 2 + after[at + 2..].find('\n').unwrap();
+    let after = format!("{}{}", &after[..at], &after[end..]);
+    let want = before
+        .replace("\"generation\": 4", "\"generation\": 5")
+        .replace(
+            "    \"namespace\": \"keys.kukeon.io\"\n  },",
+            "    \"namespace\": \"keys.kukeon.io\",\n    \"registryCredentials\": [\n      {\n        \"username\": \"u\",\n        \"password\": \"pw\",\n        \"serverAddress\": \"r.io\"\n      }\n    ]\n  },",
+        );
+    assert_eq!(after, want, "keys moved or bytes differ from Go's encoder");
+}
