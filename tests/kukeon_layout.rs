@@ -363,11 +363,18 @@ fn creates_a_realm_in_kukeon_format_under_the_instance_cgroup_root() {
     assert_eq!(mode(&path), 0o644);
     assert_eq!(mode(&path.with_file_name("metadata.json.lock")), 0o644);
     assert_eq!(
-        fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o7777,
+        fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
         0o2750
     );
     // Kukeon's own create labels the realm with its namespace.
-    assert_eq!(doc["metadata"]["labels"]["realm.kukeon.io"], "fresh.kukeon.io", "{text}");
+    assert_eq!(
+        doc["metadata"]["labels"]["realm.kukeon.io"], "fresh.kukeon.io",
+        "{text}"
+    );
     // cgroup v2 controller names, also on a v1 or hybrid host.
     let controllers: Vec<&str> = doc["status"]["subtreeControllers"]
         .as_array()
@@ -1062,8 +1069,16 @@ fn realm_json(name: &str, generation: Option<i64>, status: &str) -> String {
 fn integer_states_are_read_as_kukeon_reads_them() {
     let h = Harness::start();
     instance(&h, "kukeon.io");
-    put(&h, "data/old/metadata.json", &realm_json("old", Some(1), "    \"state\": 2"));
-    put(&h, "data/odd/metadata.json", &realm_json("odd", Some(1), "    \"state\": 9"));
+    put(
+        &h,
+        "data/old/metadata.json",
+        &realm_json("old", Some(1), "    \"state\": 2"),
+    );
+    put(
+        &h,
+        "data/odd/metadata.json",
+        &realm_json("odd", Some(1), "    \"state\": 9"),
+    );
     put(&h, "data/old/metadata.json.lock", "");
     let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
     let old = common::realm_item(&list, "old");
@@ -1075,7 +1090,10 @@ fn integer_states_are_read_as_kukeon_reads_them() {
     // Out of Kukeon's range: refused, as Kukeon refuses it.
     let odd = common::realm_item(&list, "odd");
     assert_eq!(odd["state"], "Invalid", "{odd}");
-    assert!(odd["error"].as_str().unwrap().contains("out of range"), "{odd}");
+    assert!(
+        odd["error"].as_str().unwrap().contains("out of range"),
+        "{odd}"
+    );
     // A read-modify-write writes the name (what Kukeon v0.5+ writes).
     add_credential(&h, "old", "ghcr.io", "bot", "pw");
     let (text, doc) = record(&h, "old");
@@ -1108,14 +1126,19 @@ fn folder_names_kukeon_keeps_in_scopes_are_realms_at_the_top() {
     let detail = kuke_json(&h, &["get", "realm", "volumes", "-o", "json"]);
     assert_eq!(detail["metadata"]["name"], "volumes");
     // Delete agrees with get: a realm, planned and removed.
-    let plan = kuke_json(&h, &["delete", "realm", "secrets", "--dry-run", "-o", "json"]);
+    let plan = kuke_json(
+        &h,
+        &["delete", "realm", "secrets", "--dry-run", "-o", "json"],
+    );
     assert_eq!(plan["realm"], "secrets", "{plan}");
     kuke_ok(&h, &["delete", "realm", "secrets", "--yes"]);
     assert!(!h.run_path.join("data/secrets").exists());
     // And creating one is allowed in Kukeon's layout.
     kuke_ok(&h, &["create", "realm", "configs"]);
     kuke_ok(&h, &["create", "realm", "volume-meta"]);
-    assert!(h.namespaces().contains(&"volume-meta.kukeon.io".to_string()));
+    assert!(h
+        .namespaces()
+        .contains(&"volume-meta.kukeon.io".to_string()));
 }
 
 #[test]
@@ -1146,7 +1169,11 @@ fn generation_on_records_without_one_counts_from_zero() {
     let h = Harness::start();
     instance(&h, "kukeon.io");
     // A v0.6 host (the sidecar is there) and a record from before generations.
-    put(&h, "data/gen/metadata.json", &realm_json("gen", None, "    \"state\": \"Creating\""));
+    put(
+        &h,
+        "data/gen/metadata.json",
+        &realm_json("gen", None, "    \"state\": \"Creating\""),
+    );
     put(&h, "data/gen/metadata.json.lock", "");
     h.ctr_ok(&["namespaces", "create", "gen.kukeon.io"]);
     // create repairs it: a status-only write leaves the generation absent.
@@ -1173,7 +1200,11 @@ fn seed_v05(h: &Harness) {
         "data/kuke-system/metadata.json",
         &realm_json("kuke-system", None, "    \"state\": \"Ready\""),
     );
-    put(h, "data/app/metadata.json", &realm_json("app", None, "    \"state\": \"Ready\""));
+    put(
+        h,
+        "data/app/metadata.json",
+        &realm_json("app", None, "    \"state\": \"Ready\""),
+    );
 }
 
 /// Kukeon v0.5's delete of a realm's files: the record, then the folder
@@ -1188,7 +1219,16 @@ fn a_v05_host_gets_only_what_v05_writes() {
     let h = Harness::start();
     seed_v05(&h);
     add_credential(&h, "app", "ghcr.io", "bot", "pw");
-    kuke_ok(&h, &["delete", "registry-credential", "app", "--server", "ghcr.io"]);
+    kuke_ok(
+        &h,
+        &[
+            "delete",
+            "registry-credential",
+            "app",
+            "--server",
+            "ghcr.io",
+        ],
+    );
     kuke_ok(&h, &["create", "realm", "fresh"]);
     for realm in ["app", "fresh"] {
         let dir = h.run_path.join("data").join(realm);
@@ -1207,7 +1247,10 @@ fn a_v05_host_gets_only_what_v05_writes() {
     // The same steps on a v0.6 host keep Kukeon's sidecar and generation.
     put(&h, "data/kuke-system/metadata.json.lock", "");
     add_credential(&h, "kuke-system", "ghcr.io", "bot", "pw");
-    assert!(h.run_path.join("data/kuke-system/metadata.json.lock").exists());
+    assert!(h
+        .run_path
+        .join("data/kuke-system/metadata.json.lock")
+        .exists());
     assert_eq!(record(&h, "kuke-system").1["metadata"]["generation"], 1);
 }
 

@@ -43,14 +43,27 @@ mod tests {
     #[test]
     fn v1_hierarchies_become_v2_controllers() {
         let v1 = owned(&[
-            "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory",
-            "net_cls", "net_prio", "perf_event", "pids", "rdma",
+            "blkio",
+            "cpu",
+            "cpuacct",
+            "cpuset",
+            "devices",
+            "freezer",
+            "hugetlb",
+            "memory",
+            "net_cls",
+            "net_prio",
+            "perf_event",
+            "pids",
+            "rdma",
         ]);
         assert_eq!(
             v2_controllers(&v1),
             owned(&["cpu", "memory", "io", "pids", "cpuset", "hugetlb", "rdma"])
         );
-        let v2 = owned(&["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"]);
+        let v2 = owned(&[
+            "cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc",
+        ]);
         assert_eq!(
             v2_controllers(&v2),
             owned(&["cpu", "memory", "io", "pids", "cpuset", "hugetlb", "misc", "rdma"])

@@ -286,7 +286,14 @@ mod tests {
         }
         assert!(validate_realm_name("runner").is_ok());
         // Kukeon's layout keeps none of them beside its realms.
-        for name in ["secrets", "blueprints", "configs", "volumes", "volume-meta", "run"] {
+        for name in [
+            "secrets",
+            "blueprints",
+            "configs",
+            "volumes",
+            "volume-meta",
+            "run",
+        ] {
             assert!(validate_kukeon_realm_name(name).is_ok(), "{name}");
         }
         assert!(validate_kukeon_realm_name("a_b").is_err());

@@ -3,9 +3,9 @@
 //! this call created, in reverse order.
 
 use super::{now_rfc3339, Host, OpError, OpResult};
+use crate::model::cgroup_names::v2_controllers;
 use crate::model::names::{validate_kukeon_realm_name, validate_namespace, validate_realm_name};
 use crate::model::realm::{is_unset_time, state};
-use crate::model::cgroup_names::v2_controllers;
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
 use crate::store::realms::KUKEON_REALM_LABEL;
@@ -73,8 +73,8 @@ struct Made {
 /// connecting, so bad input never waits on the daemon.
 pub fn check_request(host: &Host, req: &CreateRequest) -> OpResult<String> {
     match host.store.layout() {
-        crate::store::Layout::Docs => validate_realm_name(&req.name),
-        crate::store::Layout::Kukeon => validate_kukeon_realm_name(&req.name),
+        Layout::Docs => validate_realm_name(&req.name),
+        Layout::Kukeon => validate_kukeon_realm_name(&req.name),
     }
     .map_err(OpError::usage)?;
     if let Some(ns) = &req.namespace {

@@ -34,8 +34,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .mode(mode)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
-        // Exactly `mode`, whatever the umask (as Kukeon's writer chmods).
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        // A public mode (Kukeon's 0644) exactly, whatever the umask, as
+        // Kukeon's writer chmods. A private one is never chmod-ed: created
+        // 0600, a umask can only make it stricter.
+        if mode != 0o600 {
+            use std::os::unix::fs::PermissionsExt;
+            if file.metadata()?.permissions().mode() & 0o7777 != mode {
+                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            }
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;

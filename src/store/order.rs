@@ -98,7 +98,8 @@ mod tests {
 
     #[test]
     fn list_items_follow_the_item_they_came_from() {
-        let old = yaml("[{serverAddress: r1, extra: 1, username: u}, {username: v, serverAddress: r2}]");
+        let old =
+            yaml("[{serverAddress: r1, extra: 1, username: u}, {username: v, serverAddress: r2}]");
         let new = yaml("[{username: v, serverAddress: r2, password: p}, {username: u, serverAddress: r1, extra: 1}]");
         let got = arrange(new, &old);
         assert_eq!(keys(&got[0]), ["username", "serverAddress", "password"]);

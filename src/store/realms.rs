@@ -32,7 +32,8 @@ const KUKEON_LOCK: &str = "metadata.json.lock";
 /// Directories inside a Kukeon scope that are not child scopes. At the top
 /// level (`<run>/data/`) they are ordinary realm names: Kukeon keeps them
 /// inside a realm or space directory only.
-pub const KUKEON_RESERVED: &[&str] = &["secrets", "blueprints", "configs", "volumes", "volume-meta"];
+pub const KUKEON_RESERVED: &[&str] =
+    &["secrets", "blueprints", "configs", "volumes", "volume-meta"];
 pub const KUKEON_INSTANCE: &str = ".kukeon-instance.json";
 /// The label Kukeon's create puts on every realm, valued with its namespace.
 pub const KUKEON_REALM_LABEL: &str = "realm.kukeon.io";
@@ -1385,7 +1386,11 @@ mod tests {
         // level (each with a record here, so it is listed, not unborn).
         for top in ["secrets", "volumes", ".tmp"] {
             std::fs::create_dir_all(dir.path().join("data").join(top)).unwrap();
-            std::fs::write(dir.path().join("data").join(top).join("metadata.json"), "{}").unwrap();
+            std::fs::write(
+                dir.path().join("data").join(top).join("metadata.json"),
+                "{}",
+            )
+            .unwrap();
         }
         std::fs::create_dir_all(dir.path().join("data/web/default/api/cell1")).unwrap();
         for scope in [
@@ -1493,20 +1498,29 @@ mod tests {
     #[test]
     fn integer_states_read_as_kukeons_names_and_are_written_as_names() {
         let (_d, store) = kukeon_store();
-        for (i, want) in ["Pending", "Creating", "Ready", "Deleting", "Failed", "Unknown"]
-            .iter()
-            .enumerate()
+        for (i, want) in [
+            "Pending", "Creating", "Ready", "Deleting", "Failed", "Unknown",
+        ]
+        .iter()
+        .enumerate()
         {
             let name = format!("i{i}");
             put_kukeon(
                 &store,
                 &name,
-                &format!(r#"{{"metadata":{{"name":"{name}"}},"spec":{{}},"status":{{"state":{i}}}}}"#),
+                &format!(
+                    r#"{{"metadata":{{"name":"{name}"}},"spec":{{}},"status":{{"state":{i}}}}}"#
+                ),
                 true,
             );
             assert_eq!(store.read_record(&name).unwrap().state(), Some(*want));
         }
-        put_kukeon(&store, "bad", r#"{"metadata":{"name":"bad"},"status":{"state":6}}"#, true);
+        put_kukeon(
+            &store,
+            "bad",
+            r#"{"metadata":{"name":"bad"},"status":{"state":6}}"#,
+            true,
+        );
         let err = store.read_record("bad").unwrap_err();
         assert!(err.message.contains("out of range"), "{err}");
         // A read-modify-write writes the name, as Kukeon v0.5+ does.
@@ -1543,18 +1557,31 @@ mod tests {
         doc.status_mut().state = Some("Ready".into());
         store.write_record(&doc, &lock).unwrap();
         let text = std::fs::read_to_string(store.record_path("old")).unwrap();
-        assert!(!text.contains("generation"), "status-only write: absent stays absent\n{text}");
+        assert!(
+            !text.contains("generation"),
+            "status-only write: absent stays absent\n{text}"
+        );
         let mut doc = store.read_record("old").unwrap();
         doc.spec.registry_credentials.push(Default::default());
         store.write_record(&doc, &lock).unwrap();
-        assert_eq!(store.read_record("old").unwrap().metadata.generation, Some(1), "0 + 1");
+        assert_eq!(
+            store.read_record("old").unwrap().metadata.generation,
+            Some(1),
+            "0 + 1"
+        );
         drop(lock);
         // A new record starts at 1.
         let lock = store.lock("new").unwrap();
         store
-            .write_record(&RealmDoc::new("new", "new.corp.example", Default::default()), &lock)
+            .write_record(
+                &RealmDoc::new("new", "new.corp.example", Default::default()),
+                &lock,
+            )
             .unwrap();
-        assert_eq!(store.read_record("new").unwrap().metadata.generation, Some(1));
+        assert_eq!(
+            store.read_record("new").unwrap().metadata.generation,
+            Some(1)
+        );
     }
 
     #[test]
@@ -1579,17 +1606,29 @@ mod tests {
         store.write_record(&doc, &lock).unwrap();
         drop(lock);
         assert_eq!(listing(&store.realm_dir("kuke-system")), ["metadata.json"]);
-        assert_eq!(store.read_record("kuke-system").unwrap().metadata.generation, None);
+        assert_eq!(
+            store
+                .read_record("kuke-system")
+                .unwrap()
+                .metadata
+                .generation,
+            None
+        );
         // A new realm: the directory holds the record alone, 02750.
         let lock = store.lock("fresh").unwrap();
         assert!(listing(&store.realm_dir("fresh")).is_empty());
         store
-            .write_record(&RealmDoc::new("fresh", "fresh.corp.example", Default::default()), &lock)
+            .write_record(
+                &RealmDoc::new("fresh", "fresh.corp.example", Default::default()),
+                &lock,
+            )
             .unwrap();
         drop(lock);
         assert_eq!(listing(&store.realm_dir("fresh")), ["metadata.json"]);
         assert_eq!(mode_of(&store.realm_dir("fresh")), 0o2750);
-        assert!(!std::fs::read_to_string(store.record_path("fresh")).unwrap().contains("generation"));
+        assert!(!std::fs::read_to_string(store.record_path("fresh"))
+            .unwrap()
+            .contains("generation"));
         // Kukeon v0.5's delete: the record, then the folder if it is empty.
         for name in ["kuke-system", "fresh"] {
             std::fs::remove_file(store.record_path(name)).unwrap();
@@ -1603,7 +1642,11 @@ mod tests {
             let _second = store2.lock("other").unwrap();
             tx.send(()).unwrap();
         });
-        assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "not serialized");
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "not serialized"
+        );
         drop(lock);
         rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
         waiter.join().unwrap();
@@ -1621,7 +1664,11 @@ mod tests {
         doc = store.read_record("m").unwrap();
         doc.spec.registry_credentials.push(Default::default());
         store.write_record(&doc, &lock).unwrap();
-        assert_eq!(mode_of(&store.record_path("m")), 0o600, "credentials stay private");
+        assert_eq!(
+            mode_of(&store.record_path("m")),
+            0o600,
+            "credentials stay private"
+        );
         drop(lock);
         // The documented layout is unchanged: 0600 for both.
         let (_e, docs) = self::store();

@@ -104,16 +104,32 @@ mod tests {
         let root = dir.path();
         assert_eq!(detect(&root.join("none"), R, L), KukeonVersion::V06Plus);
         assert_eq!(detect(root, R, L), KukeonVersion::V06Plus, "empty data/");
-        put(root, "kuke-system/metadata.json", r#"{"metadata":{"name":"kuke-system"}}"#);
+        put(
+            root,
+            "kuke-system/metadata.json",
+            r#"{"metadata":{"name":"kuke-system"}}"#,
+        );
         put(root, ".staging/metadata.json.lock", "");
         assert_eq!(detect(root, R, L), KukeonVersion::V05);
         put(root, "web/default/metadata.json.lock", "");
-        assert_eq!(detect(root, R, L), KukeonVersion::V06Plus, "a space's sidecar");
+        assert_eq!(
+            detect(root, R, L),
+            KukeonVersion::V06Plus,
+            "a space's sidecar"
+        );
         std::fs::remove_file(root.join("web/default/metadata.json.lock")).unwrap();
-        put(root, "web/metadata.json", r#"{"metadata":{"name":"web","generation":1}}"#);
+        put(
+            root,
+            "web/metadata.json",
+            r#"{"metadata":{"name":"web","generation":1}}"#,
+        );
         assert_eq!(detect(root, R, L), KukeonVersion::V06Plus, "a generation");
         std::fs::remove_file(root.join("web/metadata.json")).unwrap();
         put(root, "web/metadata.json.lock", "");
-        assert_eq!(detect(root, R, L), KukeonVersion::V06Plus, "a realm's sidecar");
+        assert_eq!(
+            detect(root, R, L),
+            KukeonVersion::V06Plus,
+            "a realm's sidecar"
+        );
     }
 }
