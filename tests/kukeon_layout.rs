@@ -1,4 +1,4 @@
-//! Kukeon v0.5's shipping layout (`<run>/data/<realm>/metadata.json`, the
+//! Kukeon's shipping layout, v0.5 and later (`<run>/data/<realm>/metadata.json`, the
 //! `.kukeon-instance.json` file, the sidecar `metadata.json.lock`) through the
 //! CLI against a private containerd: detection, listing next to reserved
 //! directories and a torn record, creating under the instance's cgroup root,
