@@ -1,4 +1,4 @@
-//! Kukeon v0.5's shipping layout (`<run>/data/<realm>/metadata.json`, the
+//! Kukeon's shipping layout, v0.5 and later (`<run>/data/<realm>/metadata.json`, the
 //! `.kukeon-instance.json` file, the sidecar `metadata.json.lock`) through the
 //! CLI against a private containerd: detection, listing next to reserved
 //! directories and a torn record, creating under the instance's cgroup root,
@@ -135,11 +135,11 @@ fn seed_host(h: &Harness) -> String {
     // Kukeon's sidecar lock and a temp file its atomic write left behind.
     put(h, "data/main/metadata.json.lock", "");
     put(h, "data/main/.meta-2818203847.tmp", "{\n  \"apiVer");
-    // Reserved directories inside a scope are not spaces, even with a record.
+    // Reserved directories inside a scope are not spaces, even with a record
+    // (at the top level they are realm names: see
+    // `folder_names_kukeon_keeps_in_scopes_are_realms_at_the_top`).
     for dir in ["secrets", "blueprints", "configs", "volumes", "volume-meta"] {
         put(h, &format!("data/main/{dir}/metadata.json"), "{}\n");
-        // ... nor realms at the top level.
-        put(h, &format!("data/{dir}/metadata.json"), "{}\n");
     }
     put(h, "data/metadata.json.lock", "");
     put(h, "data/.meta-1234567.tmp", "{\n");
@@ -358,7 +358,37 @@ fn creates_a_realm_in_kukeon_format_under_the_instance_cgroup_root() {
     let path = record_path(&h, "fresh");
     let (text, doc) = record(&h, "fresh");
     assert_kukeon_json(&text);
-    assert_eq!(mode(&path), 0o600);
+    // Kukeon's modes: record (no credentials in it) and sidecar 0644, the
+    // realm folder setgid 0750.
+    assert_eq!(mode(&path), 0o644);
+    assert_eq!(mode(&path.with_file_name("metadata.json.lock")), 0o644);
+    assert_eq!(
+        fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o2750
+    );
+    // Kukeon's own create labels the realm with its namespace.
+    assert_eq!(
+        doc["metadata"]["labels"]["realm.kukeon.io"], "fresh.kukeon.io",
+        "{text}"
+    );
+    // cgroup v2 controller names, also on a v1 or hybrid host.
+    let controllers: Vec<&str> = doc["status"]["subtreeControllers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no subtreeControllers: {text}"))
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(!controllers.is_empty(), "{text}");
+    for c in &controllers {
+        assert!(
+            ["cpu", "memory", "io", "pids", "cpuset", "hugetlb", "rdma", "misc"].contains(c),
+            "{c} is not a cgroup v2 controller name: {text}"
+        );
+    }
     assert_eq!(doc["apiVersion"], "v1beta1");
     assert_eq!(doc["kind"], "Realm");
     assert_eq!(doc["metadata"]["name"], "fresh");
@@ -1019,4 +1049,254 @@ fn go_encoder_nulls_and_zero_times_are_read() {
     let (text, doc) = record(&h, "gorealm");
     assert_kukeon_json(&text);
     assert_eq!(doc["metadata"]["generation"], 2);
+}
+
+// ---------------------------------------------------------------------------
+// 7. Kukeon's reader and writer, difference by difference
+
+/// A realm record as Kukeon writes it, with `extra` status fields
+/// (`"state": 2` included, as v0.4 daemons wrote it).
+fn realm_json(name: &str, generation: Option<i64>, status: &str) -> String {
+    let generation = generation
+        .map(|g| format!(",\n    \"generation\": {g}"))
+        .unwrap_or_default();
+    format!(
+        "{{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {{\n    \"name\": \"{name}\",\n    \"labels\": null{generation}\n  }},\n  \"spec\": {{\n    \"namespace\": \"{name}.kukeon.io\"\n  }},\n  \"status\": {{\n{status}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn integer_states_are_read_as_kukeon_reads_them() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    put(
+        &h,
+        "data/old/metadata.json",
+        &realm_json("old", Some(1), "    \"state\": 2"),
+    );
+    put(
+        &h,
+        "data/odd/metadata.json",
+        &realm_json("odd", Some(1), "    \"state\": 9"),
+    );
+    put(&h, "data/old/metadata.json.lock", "");
+    let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
+    let old = common::realm_item(&list, "old");
+    assert_eq!(old["valid"], true, "{old}");
+    // Recorded Ready (2 in Kukeon's order); no namespace or cgroup: Degraded.
+    assert_eq!(old["state"], "Degraded", "{old}");
+    let detail = kuke_json(&h, &["get", "realm", "old", "-o", "json"]);
+    assert_eq!(detail["status"]["state"], "Ready", "{detail}");
+    // Out of Kukeon's range: refused, as Kukeon refuses it.
+    let odd = common::realm_item(&list, "odd");
+    assert_eq!(odd["state"], "Invalid", "{odd}");
+    assert!(
+        odd["error"].as_str().unwrap().contains("out of range"),
+        "{odd}"
+    );
+    // A read-modify-write writes the name (what Kukeon v0.5+ writes).
+    add_credential(&h, "old", "ghcr.io", "bot", "pw");
+    let (text, doc) = record(&h, "old");
+    assert_kukeon_json(&text);
+    assert_eq!(doc["status"]["state"], "Ready", "{text}");
+}
+
+#[test]
+fn folder_names_kukeon_keeps_in_scopes_are_realms_at_the_top() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    for name in ["volumes", "secrets", "blueprints", "configs", "volume-meta"] {
+        put(
+            &h,
+            &format!("data/{name}/metadata.json"),
+            &realm_json(name, Some(1), "    \"state\": \"Ready\""),
+        );
+    }
+    // Inside a realm the same name is Kukeon's folder, not a space.
+    put(&h, "data/volumes/secrets/metadata.json", "{}\n");
+    let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
+    assert_eq!(
+        names(&list),
+        ["blueprints", "configs", "secrets", "volume-meta", "volumes"],
+        "{list}"
+    );
+    let volumes = common::realm_item(&list, "volumes");
+    assert_eq!(volumes["valid"], true, "{volumes}");
+    assert_eq!(volumes["counts"]["spaces"], 0, "{volumes}");
+    let detail = kuke_json(&h, &["get", "realm", "volumes", "-o", "json"]);
+    assert_eq!(detail["metadata"]["name"], "volumes");
+    // Delete agrees with get: a realm, planned and removed.
+    let plan = kuke_json(
+        &h,
+        &["delete", "realm", "secrets", "--dry-run", "-o", "json"],
+    );
+    assert_eq!(plan["realm"], "secrets", "{plan}");
+    kuke_ok(&h, &["delete", "realm", "secrets", "--yes"]);
+    assert!(!h.run_path.join("data/secrets").exists());
+    // And creating one is allowed in Kukeon's layout.
+    kuke_ok(&h, &["create", "realm", "configs"]);
+    kuke_ok(&h, &["create", "realm", "volume-meta"]);
+    assert!(h
+        .namespaces()
+        .contains(&"volume-meta.kukeon.io".to_string()));
+}
+
+#[test]
+fn go_zero_created_at_ages_from_the_directory() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    put(
+        &h,
+        "data/zero/metadata.json",
+        &realm_json(
+            "zero",
+            Some(1),
+            "    \"state\": \"Ready\",\n    \"createdAt\": \"0001-01-01T00:00:00Z\",\n    \"updatedAt\": \"0001-01-01T00:00:00Z\",\n    \"readyAt\": \"0001-01-01T00:00:00Z\"",
+        ),
+    );
+    let list = kuke_json(&h, &["get", "realms", "-o", "json"]);
+    let zero = common::realm_item(&list, "zero");
+    assert_eq!(zero["createdAt"], Value::Null, "{zero}");
+    let age = zero["ageSeconds"].as_u64().unwrap();
+    assert!(age < 3600, "aged from year 1, not from the folder: {age}s");
+    let table = kuke_ok(&h, &["get", "realms"]);
+    let row = table.lines().find(|l| l.starts_with("zero")).unwrap();
+    assert!(!row.contains("739"), "{row}");
+}
+
+#[test]
+fn generation_on_records_without_one_counts_from_zero() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    // A v0.6 host (the sidecar is there) and a record from before generations.
+    put(
+        &h,
+        "data/gen/metadata.json",
+        &realm_json("gen", None, "    \"state\": \"Creating\""),
+    );
+    put(&h, "data/gen/metadata.json.lock", "");
+    h.ctr_ok(&["namespaces", "create", "gen.kukeon.io"]);
+    // create repairs it: a status-only write leaves the generation absent.
+    kuke_ok(&h, &["create", "realm", "gen"]);
+    let (text, doc) = record(&h, "gen");
+    assert_eq!(doc["status"]["state"], "Ready", "{text}");
+    assert!(doc["metadata"].get("generation").is_none(), "{text}");
+    // A spec change: absent counts as 0, so 1.
+    add_credential(&h, "gen", "ghcr.io", "bot", "pw");
+    let (text, doc) = record(&h, "gen");
+    assert_eq!(doc["metadata"]["generation"], 1, "{text}");
+    // Written where Kukeon's struct has it: after labels.
+    let labels = text.find("\"labels\"").unwrap();
+    let generation = text.find("\"generation\"").unwrap();
+    let spec = text.find("\"spec\"").unwrap();
+    assert!(labels < generation && generation < spec, "{text}");
+}
+
+/// A v0.5 host: records without `generation` and no sidecar anywhere.
+fn seed_v05(h: &Harness) {
+    instance(h, "kukeon.io");
+    put(
+        h,
+        "data/kuke-system/metadata.json",
+        &realm_json("kuke-system", None, "    \"state\": \"Ready\""),
+    );
+    put(
+        h,
+        "data/app/metadata.json",
+        &realm_json("app", None, "    \"state\": \"Ready\""),
+    );
+}
+
+/// Kukeon v0.5's delete of a realm's files: the record, then the folder
+/// when it is empty. Returns whether the folder went.
+fn v05_delete(h: &Harness, realm: &str) -> bool {
+    fs::remove_file(record_path(h, realm)).unwrap();
+    fs::remove_dir(h.run_path.join("data").join(realm)).is_ok()
+}
+
+#[test]
+fn a_v05_host_gets_only_what_v05_writes() {
+    let h = Harness::start();
+    seed_v05(&h);
+    add_credential(&h, "app", "ghcr.io", "bot", "pw");
+    kuke_ok(
+        &h,
+        &[
+            "delete",
+            "registry-credential",
+            "app",
+            "--server",
+            "ghcr.io",
+        ],
+    );
+    kuke_ok(&h, &["create", "realm", "fresh"]);
+    for realm in ["app", "fresh"] {
+        let dir = h.run_path.join("data").join(realm);
+        let entries: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(entries, ["metadata.json"], "{realm}: no sidecar on v0.5");
+        let (text, doc) = record(&h, realm);
+        assert_kukeon_json(&text);
+        assert!(doc["metadata"].get("generation").is_none(), "{text}");
+        // So Kukeon v0.5's own delete removes the folder, and its listing
+        // does not report a missing metadata file afterwards.
+        assert!(v05_delete(&h, realm), "{realm}'s folder kept alive");
+    }
+    // The same steps on a v0.6 host keep Kukeon's sidecar and generation.
+    put(&h, "data/kuke-system/metadata.json.lock", "");
+    add_credential(&h, "kuke-system", "ghcr.io", "bot", "pw");
+    assert!(h
+        .run_path
+        .join("data/kuke-system/metadata.json.lock")
+        .exists());
+    assert_eq!(record(&h, "kuke-system").1["metadata"]["generation"], 1);
+}
+
+#[test]
+fn create_keeps_the_reason_kukeon_wrote() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    kuke_ok(&h, &["create", "realm", "why"]);
+    // Kukeon records a reason of its own (as its reconciler does).
+    let path = record_path(&h, "why");
+    let (_, mut doc) = record(&h, "why");
+    doc["status"]["reason"] = json!("ReconcileDrift");
+    doc["status"]["message"] = json!("observed by kukeond");
+    kukeon_write(&path, &doc);
+    // A repair rewrites the record (the namespace went missing) ...
+    h.ctr_ok(&["namespaces", "rm", "why.kukeon.io"]);
+    let out = kuke_ok(&h, &["create", "realm", "why"]);
+    assert!(out.contains("repaired"), "{out}");
+    let (text, doc) = record(&h, "why");
+    // ... and keeps Kukeon's reason and message.
+    assert_eq!(doc["status"]["reason"], "ReconcileDrift", "{text}");
+    assert_eq!(doc["status"]["message"], "observed by kukeond", "{text}");
+}
+
+#[test]
+fn a_write_keeps_every_key_where_kukeon_had_it() {
+    let h = Harness::start();
+    instance(&h, "kukeon.io");
+    // Keys Kukeon's struct does not have, between and before known ones.
+    let before = "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"keys\",\n    \"annotations\": {\n      \"z\": \"1\",\n      \"a\": \"keep \\u003cme\\u003e \\u0026 co\"\n    },\n    \"labels\": {\n      \"team\": \"x\"\n    },\n    \"generation\": 4\n  },\n  \"future\": true,\n  \"spec\": {\n    \"quota\": 2,\n    \"namespace\": \"keys.kukeon.io\"\n  },\n  \"status\": {\n    \"custom\": 1,\n    \"state\": \"Ready\"\n  }\n}\n";
+    let path = put(&h, "data/keys/metadata.json", before);
+    put(&h, "data/keys/metadata.json.lock", "");
+    add_credential(&h, "keys", "r.io", "u", "pw");
+    // The one key the write adds besides the credential: updatedAt, where
+    // Kukeon's struct has it (after state here).
+    let after = fs::read_to_string(&path).unwrap();
+    let at = after
+        .find(",\n    \"updatedAt\": \"")
+        .unwrap_or_else(|| panic!("no updatedAt after state:\n{after}"));
+    let end = at + 2 + after[at + 2..].find('\n').unwrap();
+    let after = format!("{}{}", &after[..at], &after[end..]);
+    let want = before
+        .replace("\"generation\": 4", "\"generation\": 5")
+        .replace(
+            "    \"namespace\": \"keys.kukeon.io\"\n  },",
+            "    \"namespace\": \"keys.kukeon.io\",\n    \"registryCredentials\": [\n      {\n        \"username\": \"u\",\n        \"password\": \"pw\",\n        \"serverAddress\": \"r.io\"\n      }\n    ]\n  },",
+        );
+    assert_eq!(after, want, "keys moved or bytes differ from Go's encoder");
 }

@@ -6,9 +6,10 @@
 pub const REALM_NAME_RULE: &str =
     "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
 
-/// Directory names the run path keeps for other things: `run/` in the
-/// documented layout, Kukeon's own folders beside the realms under `data/`.
-/// A realm by such a name would be written there and never listed.
+/// Directory names the documented layout's run path keeps for other things
+/// (`run/`, and the folder names Kukeon uses, kept free there too). Kukeon's
+/// own layout reserves none of them: its realms live under `data/`, where
+/// `volumes` is an ordinary realm name (`validate_kukeon_realm_name`).
 pub const RESERVED_REALM_NAMES: &[&str] = &[
     "run",
     "secrets",
@@ -33,6 +34,18 @@ pub fn validate_realm_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Checks a name for a new realm in Kukeon's layout: the same rule, without
+/// the documented layout's reserved names (Kukeon keeps `secrets/`,
+/// `volumes/`, ... only inside a realm or space, never beside the realms).
+pub fn validate_kukeon_realm_name(name: &str) -> Result<(), String> {
+    validate_dns_label(name).map_err(|why| {
+        format!(
+            "invalid realm name {}: {why}; use {REALM_NAME_RULE}",
+            quote(name)
+        )
+    })
 }
 
 /// Checks a containerd namespace given with `--namespace`: containerd's own
@@ -272,6 +285,18 @@ mod tests {
             assert!(err.contains("keeps that name"), "{name}: {err}");
         }
         assert!(validate_realm_name("runner").is_ok());
+        // Kukeon's layout keeps none of them beside its realms.
+        for name in [
+            "secrets",
+            "blueprints",
+            "configs",
+            "volumes",
+            "volume-meta",
+            "run",
+        ] {
+            assert!(validate_kukeon_realm_name(name).is_ok(), "{name}");
+        }
+        assert!(validate_kukeon_realm_name("a_b").is_err());
     }
 
     #[test]

@@ -38,9 +38,6 @@ fn default_kind() -> String {
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     pub name: String,
-    /// Kukeon's layout: 1 at creation, +1 whenever `spec` changes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generation: Option<i64>,
     /// Go writes a nil map as `null`: read it as no labels.
     #[serde(
         default,
@@ -48,6 +45,10 @@ pub struct Metadata {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Kukeon v0.6+: 1 at creation, +1 whenever `spec` changes; absent
+    /// counts as 0. After `labels`, where Kukeon's Go struct has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -85,7 +86,13 @@ pub struct RegistryCredential {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A name (`Ready`), or the integer v0.4 daemons wrote, read as the name
+    /// (`state::from_index`). Always written as the name.
+    #[serde(
+        default,
+        deserialize_with = "state_name_or_index",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_path: Option<String>,
@@ -117,11 +124,56 @@ pub struct Status {
 
 /// Realm lifecycle states as Kukeon names them.
 pub mod state {
+    pub const PENDING: &str = "Pending";
     pub const CREATING: &str = "Creating";
     pub const READY: &str = "Ready";
     pub const DELETING: &str = "Deleting";
     pub const FAILED: &str = "Failed";
     pub const UNKNOWN: &str = "Unknown";
+
+    /// Kukeon's `RealmState` enum in its declared order: the integer a v0.4
+    /// daemon wrote is the index here (`v1beta1/state_marshal.go`).
+    pub const BY_INDEX: [&str; 6] = [PENDING, CREATING, READY, DELETING, FAILED, UNKNOWN];
+
+    /// The name of an integer state; `None` out of range (Kukeon refuses it).
+    pub fn from_index(index: i64) -> Option<&'static str> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| BY_INDEX.get(i).copied())
+    }
+}
+
+/// Reads `status.state` as Kukeon v0.5+ does: a name, or an integer index
+/// into `state::BY_INDEX`; any other integer is refused, as Kukeon does.
+fn state_name_or_index<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct StateVisitor;
+    impl serde::de::Visitor<'_> for StateVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a state name or an integer state")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            state::from_index(v)
+                .map(|s| Some(s.to_string()))
+                .ok_or_else(|| E::custom(format!("realm state: int {v} out of range 0-5")))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(StateVisitor)
 }
 
 impl RealmDoc {

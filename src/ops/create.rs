@@ -3,10 +3,13 @@
 //! this call created, in reverse order.
 
 use super::{now_rfc3339, Host, OpError, OpResult};
-use crate::model::names::{validate_namespace, validate_realm_name};
+use crate::model::cgroup_names::v2_controllers;
+use crate::model::names::{validate_kukeon_realm_name, validate_namespace, validate_realm_name};
 use crate::model::realm::{is_unset_time, state};
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
+use crate::store::realms::KUKEON_REALM_LABEL;
+use crate::store::Layout;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -69,7 +72,11 @@ struct Made {
 /// claimed by another realm. Returns the namespace. The CLI calls it before
 /// connecting, so bad input never waits on the daemon.
 pub fn check_request(host: &Host, req: &CreateRequest) -> OpResult<String> {
-    validate_realm_name(&req.name).map_err(OpError::usage)?;
+    match host.store.layout() {
+        Layout::Docs => validate_realm_name(&req.name),
+        Layout::Kukeon => validate_kukeon_realm_name(&req.name),
+    }
+    .map_err(OpError::usage)?;
     if let Some(ns) = &req.namespace {
         validate_namespace(ns).map_err(OpError::usage)?;
     }
@@ -172,7 +179,14 @@ pub async fn create_realm(
                 .namespace
                 .clone()
                 .unwrap_or_else(|| host.store.default_namespace(name));
-            let mut doc = RealmDoc::new(name, &namespace, req.labels.clone());
+            let mut labels = req.labels.clone();
+            if host.store.layout() == Layout::Kukeon {
+                // Kukeon's create labels every realm with its namespace.
+                labels
+                    .entry(KUKEON_REALM_LABEL.to_string())
+                    .or_insert_with(|| namespace.clone());
+            }
+            let mut doc = RealmDoc::new(name, &namespace, labels);
             let now = now_rfc3339();
             let status = doc.status_mut();
             status.state = Some(state::CREATING.into());
@@ -272,11 +286,19 @@ pub async fn create_realm(
     let status = doc.status_mut();
     status.state = Some(state::READY.into());
     status.cgroup_path = Some(group.clone());
-    status.subtree_controllers = controllers;
+    // Kukeon's field holds cgroup v2 names, also on a v1 host.
+    status.subtree_controllers = match host.store.layout() {
+        Layout::Kukeon => v2_controllers(&controllers),
+        Layout::Docs => controllers,
+    };
     status.containerd_namespace_ready = Some(true);
     status.cgroup_ready = Some(true);
-    status.reason = None;
-    status.message = None;
+    // Only a failure this tool recorded is cleared; a reason Kukeon (or
+    // anyone else) wrote stays with its message.
+    if status.reason.as_deref().is_some_and(is_own_reason) {
+        status.reason = None;
+        status.message = None;
+    }
     // Set once; Go's zero time counts as never set.
     if is_unset_time(status.created_at.as_deref()) {
         status.created_at = Some(now.clone());
@@ -318,6 +340,16 @@ pub async fn create_realm(
         cgroup_path: group,
         steps,
     })
+}
+
+/// The steps whose failure `fail` records as `<step>Failed`.
+const STEPS: [&str; 4] = ["record", "namespace", "cgroup", "status"];
+
+/// Whether a `status.reason` is one `fail` wrote.
+fn is_own_reason(reason: &str) -> bool {
+    STEPS
+        .iter()
+        .any(|step| reason.strip_prefix(step) == Some("Failed"))
 }
 
 /// A failure after the record exists: undo what this call made; a record

@@ -3,7 +3,7 @@
 
 use super::{Host, OpError, OpResult};
 use crate::cgroup::Usage;
-use crate::model::realm::state;
+use crate::model::realm::{is_unset_time, state};
 use crate::model::RealmDoc;
 use crate::runtime::{Runtime, TaskStatus};
 use crate::store::RealmEntry;
@@ -226,9 +226,12 @@ async fn summarize(
         namespace_exists,
         cgroup_exists,
     };
+    // Go's zero time is "never set", not a time: shown as none, and the age
+    // then comes from the directory's mtime.
     let created_at = record
         .and_then(|r| r.status.as_ref())
-        .and_then(|s| s.created_at.clone());
+        .and_then(|s| s.created_at.clone())
+        .filter(|t| !is_unset_time(Some(t)));
     Ok(RealmSummary {
         state: display_state(&entry.record, &observed, containerd.is_some()),
         valid: entry.record.is_ok(),
@@ -266,9 +269,11 @@ fn display_state(
     }
 }
 
-/// Age from the record's createdAt, else the directory's mtime.
+/// Age from the record's createdAt, else the directory's mtime. Go's zero
+/// time (`0001-01-01T00:00:00Z`) counts as no createdAt.
 pub fn age(created_at: Option<&str>, modified: Option<SystemTime>) -> Option<Duration> {
     let created = created_at
+        .filter(|t| !is_unset_time(Some(t)))
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| SystemTime::from(t.with_timezone(&chrono::Utc)))
         .or(modified)?;
@@ -350,4 +355,23 @@ pub async fn describe_realm(
         record.masked()
     };
     Ok(RealmDetail { record, observed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_zero_time_ages_from_the_directory() {
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let age_of = |created: Option<&str>| age(created, Some(an_hour_ago)).unwrap().as_secs();
+        // Found on a real host: 739951 days.
+        for unset in [Some("0001-01-01T00:00:00Z"), Some(""), None] {
+            let secs = age_of(unset);
+            assert!((3599..3700).contains(&secs), "{unset:?}: {secs}");
+        }
+        let set = age_of(Some("2000-01-01T00:00:00Z"));
+        assert!(set > 20 * 365 * 86400, "{set}");
+        assert_eq!(age(Some("0001-01-01T00:00:00Z"), None), None);
+    }
 }

@@ -34,6 +34,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .mode(mode)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
+        // A public mode (Kukeon's 0644) exactly, whatever the umask, as
+        // Kukeon's writer chmods. A private one is never chmod-ed: created
+        // 0600, a umask can only make it stricter.
+        if mode != 0o600 {
+            use std::os::unix::fs::PermissionsExt;
+            if file.metadata()?.permissions().mode() & 0o7777 != mode {
+                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            }
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -57,24 +66,40 @@ pub struct LockGuard {
     pub path: PathBuf,
 }
 
-pub fn lock_exclusive(lock_path: &Path) -> io::Result<LockGuard> {
-    lock(lock_path, libc::LOCK_EX)
-}
-
-/// A shared flock, as Kukeon's readers take it.
-pub fn lock_shared(lock_path: &Path) -> io::Result<LockGuard> {
-    lock(lock_path, libc::LOCK_SH)
-}
-
-fn lock(lock_path: &Path, operation: libc::c_int) -> io::Result<LockGuard> {
+/// An exclusive flock on the sidecar, created with `mode` when missing
+/// (0600 in the documented layout, Kukeon's 0644 in its own).
+pub fn lock_exclusive(lock_path: &Path, mode: u32) -> io::Result<LockGuard> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
+        .mode(mode)
         .custom_flags(libc::O_NOFOLLOW)
         .open(lock_path)?;
+    flock(file, lock_path, libc::LOCK_EX)
+}
+
+/// A shared flock, as Kukeon's readers take it.
+pub fn lock_shared(lock_path: &Path) -> io::Result<LockGuard> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(lock_path)?;
+    flock(file, lock_path, libc::LOCK_SH)
+}
+
+/// An exclusive flock on a directory itself: serializes writers without
+/// creating any file in it (Kukeon v0.5 hosts, which have no sidecar).
+pub fn lock_dir_exclusive(dir: &Path) -> io::Result<LockGuard> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)?;
+    flock(file, dir, libc::LOCK_EX)
+}
+
+fn flock(file: File, lock_path: &Path, operation: libc::c_int) -> io::Result<LockGuard> {
     loop {
         // SAFETY: flock on a valid, owned descriptor.
         let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
@@ -120,7 +145,7 @@ mod tests {
                 let lock = lock.clone();
                 let counter = counter.clone();
                 std::thread::spawn(move || {
-                    let _g = lock_exclusive(&lock).unwrap();
+                    let _g = lock_exclusive(&lock, 0o600).unwrap();
                     counter.lock().unwrap().push((i, "in"));
                     std::thread::sleep(std::time::Duration::from_millis(20));
                     counter.lock().unwrap().push((i, "out"));

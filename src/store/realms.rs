@@ -1,15 +1,19 @@
 //! Realm records in either of Kukeon's two layouts, behind one type:
 //! - `Layout::Docs`, as documented: `<run>/<realm>/realm.yaml`, spaces one
 //!   directory below with `space.yaml`, `<run>/run/` reserved;
-//! - `Layout::Kukeon`, as Kukeon v0.5 ships: `<run>/data/<realm>/metadata.json`
-//!   (indented JSON), spaces, stacks and cells one directory deeper each with
-//!   the same file name, `<run>/.kukeon-instance.json` for the namespace
-//!   suffix and cgroup root, and Kukeon's write protocol: a sidecar
-//!   `metadata.json.lock` (shared to read, exclusive to write), refusing to
-//!   write when the bytes changed since they were read, and a generation
-//!   that goes up by one when `spec` changes.
+//! - `Layout::Kukeon`, as Kukeon v0.5 and later ship:
+//!   `<run>/data/<realm>/metadata.json` (indented JSON), spaces, stacks and
+//!   cells one directory deeper each with the same file name,
+//!   `<run>/.kukeon-instance.json` for the namespace suffix and cgroup root,
+//!   and Kukeon's write protocol: refusing to write when the bytes changed
+//!   since they were read, and from v0.6 on (`KukeonVersion`) a sidecar
+//!   `metadata.json.lock` (shared to read, exclusive to write) and a
+//!   generation that goes up by one when `spec` changes. On a v0.5 host the
+//!   writer lock is a flock on the realm directory itself, so nothing is
+//!   left in it that v0.5 does not know.
 
-use super::atomic::{lock_exclusive, lock_shared, write_atomic, LockGuard};
+use super::atomic::{lock_dir_exclusive, lock_exclusive, lock_shared, write_atomic, LockGuard};
+use super::version::KukeonVersion;
 use crate::model::names::is_listable_realm_dir;
 use crate::model::RealmDoc;
 use serde::Deserialize;
@@ -25,9 +29,14 @@ pub const RECORD_FILE: &str = "realm.yaml";
 const LOCK_FILE: &str = "realm.yaml.lock";
 const KUKEON_RECORD: &str = "metadata.json";
 const KUKEON_LOCK: &str = "metadata.json.lock";
-/// Directories inside a Kukeon scope that are not child scopes.
-const KUKEON_RESERVED: &[&str] = &["secrets", "blueprints", "configs", "volumes", "volume-meta"];
+/// Directories inside a Kukeon scope that are not child scopes. At the top
+/// level (`<run>/data/`) they are ordinary realm names: Kukeon keeps them
+/// inside a realm or space directory only.
+pub const KUKEON_RESERVED: &[&str] =
+    &["secrets", "blueprints", "configs", "volumes", "volume-meta"];
 pub const KUKEON_INSTANCE: &str = ".kukeon-instance.json";
+/// The label Kukeon's create puts on every realm, valued with its namespace.
+pub const KUKEON_REALM_LABEL: &str = "realm.kukeon.io";
 /// Namespace suffix Kukeon uses when its instance file names none.
 pub const KUKEON_SUFFIX: &str = "kukeon.io";
 
@@ -40,7 +49,7 @@ static SIDE_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 pub enum Layout {
     /// `<run>/<realm>/realm.yaml`, as documented.
     Docs,
-    /// `<run>/data/<realm>/metadata.json`, as Kukeon v0.5 ships.
+    /// `<run>/data/<realm>/metadata.json`, as Kukeon v0.5 and later ship.
     Kukeon,
 }
 
@@ -70,6 +79,14 @@ pub struct Instance {
 }
 /// The record is mode 0600: only root reads it.
 pub const PERMISSION_DENIED: &str = "permission denied; run kuke-tui as root (sudo)";
+/// Modes Kukeon gives what it creates in its layout: realm directories
+/// setgid 0750, lock sidecars and records 0644. A record holding registry
+/// credentials is written 0600 all the same (and always in the documented
+/// layout): its passwords are plaintext.
+const KUKEON_DIR_MODE: u32 = 0o2750;
+const KUKEON_LOCK_MODE: u32 = 0o644;
+const KUKEON_RECORD_MODE: u32 = 0o644;
+const PRIVATE_MODE: u32 = 0o600;
 /// Records are small; anything larger is refused rather than parsed.
 const MAX_RECORD_BYTES: u64 = 1 << 20;
 
@@ -114,11 +131,15 @@ pub struct RealmStore {
     /// Realms whose exclusive lock this store holds: reading them must not
     /// ask for the shared lock (flock would wait on ourselves forever).
     held: Arc<Mutex<HashSet<String>>>,
+    /// Kukeon layout: the version whose files to write, found on first use.
+    version: std::sync::OnceLock<KukeonVersion>,
 }
 
 /// A realm's exclusive writer lock; released (and forgotten) on drop.
 pub struct RealmLock {
-    _guard: LockGuard,
+    /// Kukeon layout: the flock on the realm directory, taken first.
+    _dir_guard: Option<LockGuard>,
+    _guard: Option<LockGuard>,
     name: String,
     held: Arc<Mutex<HashSet<String>>>,
 }
@@ -149,7 +170,25 @@ impl RealmStore {
             instance,
             read_bytes: Mutex::new(HashMap::new()),
             held: Arc::new(Mutex::new(HashSet::new())),
+            version: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The Kukeon version whose files this host holds (`store::version` has
+    /// the rule); `None` in the documented layout. Found once, on first use,
+    /// from the realm directories and records.
+    pub fn kukeon_version(&self) -> Option<KukeonVersion> {
+        (self.layout == Layout::Kukeon).then(|| {
+            *self.version.get_or_init(|| {
+                super::version::detect(&self.realms_root(), KUKEON_RECORD, KUKEON_LOCK)
+            })
+        })
+    }
+
+    /// Whether writers use the sidecar lock file (documented layout, Kukeon
+    /// v0.6+) rather than a flock on the realm directory (Kukeon v0.5).
+    fn uses_sidecar(&self) -> bool {
+        self.kukeon_version().is_none_or(KukeonVersion::has_sidecar)
     }
 
     pub fn layout(&self) -> Layout {
@@ -198,6 +237,22 @@ impl RealmStore {
         self.realm_dir(name).join(self.lock_file())
     }
 
+    fn lock_mode(&self) -> u32 {
+        match self.layout {
+            Layout::Docs => PRIVATE_MODE,
+            Layout::Kukeon => KUKEON_LOCK_MODE,
+        }
+    }
+
+    /// A record's mode: Kukeon's 0644 in its layout unless it holds
+    /// credentials; 0600 then, and always in the documented layout.
+    fn record_mode(&self, doc: &RealmDoc) -> u32 {
+        match self.layout {
+            Layout::Kukeon if doc.spec.registry_credentials.is_empty() => KUKEON_RECORD_MODE,
+            _ => PRIVATE_MODE,
+        }
+    }
+
     /// The containerd namespace of a realm whose record names none.
     pub fn default_namespace(&self, realm: &str) -> String {
         match self.layout {
@@ -216,13 +271,24 @@ impl RealmStore {
     /// Whether a directory name under the realms root can be a realm. In the
     /// documented layout on a host that also holds Kukeon's instance file,
     /// `data` is Kukeon's state, never a realm (so it is neither listed nor
-    /// deletable when the layout is forced).
+    /// deletable when the layout is forced). In Kukeon's layout every
+    /// non-hidden directory under `data/` is a realm, `volumes` and the
+    /// other folder names Kukeon keeps inside a scope included.
     pub fn listable(&self, name: &str) -> bool {
         match self.layout {
             Layout::Docs => {
                 is_listable_realm_dir(name)
                     && !(name == "data" && self.run_path.join(KUKEON_INSTANCE).is_file())
             }
+            Layout::Kukeon => !name.is_empty() && !name.starts_with('.') && !name.contains('/'),
+        }
+    }
+
+    /// Whether a directory inside a realm or space can be a child scope:
+    /// Kukeon's own folders there (`secrets/`, `volumes/`, ...) are not.
+    fn child_scope(&self, name: &str) -> bool {
+        match self.layout {
+            Layout::Docs => self.listable(name),
             Layout::Kukeon => !name.starts_with('.') && !KUKEON_RESERVED.contains(&name),
         }
     }
@@ -539,12 +605,11 @@ impl RealmStore {
                     }
                 }),
             // Kukeon writes two-space indented JSON with a trailing newline.
-            Layout::Kukeon => serde_json::to_vec_pretty(doc)
-                .map(|mut bytes| {
-                    bytes.push(b'\n');
-                    bytes
-                })
-                .map_err(io::Error::other),
+            Layout::Kukeon => {
+                let mut value = serde_yaml_ng::to_value(doc).map_err(io::Error::other)?;
+                go_labels(&mut value);
+                super::gojson::to_vec(&value).map_err(io::Error::other)
+            }
         }
     }
 
@@ -597,12 +662,25 @@ impl RealmStore {
         self.sweep_side_dirs(name);
         let staging = self.side_dir(name, "creating");
         std::fs::create_dir(&staging)?;
-        let made = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(staging.join(self.lock_file()))
-            .and_then(|_| std::fs::rename(&staging, &dir));
+        let made = (|| {
+            if self.layout == Layout::Kukeon {
+                use std::os::unix::fs::PermissionsExt;
+                // Kukeon's 02750 (create_dir's mode would lose the setgid bit).
+                std::fs::set_permissions(
+                    &staging,
+                    std::fs::Permissions::from_mode(KUKEON_DIR_MODE),
+                )?;
+            }
+            // A v0.5 host gets no sidecar: the directory goes in empty.
+            if self.uses_sidecar() {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(self.lock_mode())
+                    .open(staging.join(self.lock_file()))?;
+            }
+            std::fs::rename(&staging, &dir)
+        })();
         match made {
             Ok(()) => {
                 let _ = super::atomic::sync_dir(&root);
@@ -628,7 +706,19 @@ impl RealmStore {
         }
         let dir = self.realm_dir(name);
         self.create_realm_dir(name)?;
-        let guard = lock_exclusive(&self.lock_path(name))?;
+        // Kukeon layout: our writers always flock the realm directory (the
+        // only lock on a v0.5 host, where nothing may be added to it), so two
+        // of them serialize even if they judge the version differently; on
+        // v0.6+ also Kukeon's sidecar, after it (one order, no deadlock).
+        let dir_guard = match self.layout {
+            Layout::Kukeon => Some(lock_dir_exclusive(&dir)?),
+            Layout::Docs => None,
+        };
+        let guard = if self.uses_sidecar() {
+            Some(lock_exclusive(&self.lock_path(name), self.lock_mode())?)
+        } else {
+            None
+        };
         // A writer killed between creating its temp file and the rename
         // leaves `.<record>.tmp-<pid>-<n>` behind. Every writer of the record
         // holds this lock, so any such file seen now is dead: without this
@@ -646,24 +736,27 @@ impl RealmStore {
             held.insert(name.to_string());
         }
         Ok(RealmLock {
+            _dir_guard: dir_guard,
             _guard: guard,
             name: name.to_string(),
             held: self.held.clone(),
         })
     }
 
-    /// Writes the record (mode 0600). Call with the realm's lock held.
+    /// Writes the record. Call with the realm's lock held. Keys keep the
+    /// order the file on disk has (`order::arrange`); the mode is
+    /// `record_mode`'s.
     ///
     /// Kukeon layout: refused with "changed since prior read" when the file
     /// is not what this process last read (or exists when it read none), so
-    /// a concurrent change is reported, never overwritten; the generation
-    /// starts at 1 and goes up by one when `spec` changed.
+    /// a concurrent change is reported, never overwritten. On v0.6+ hosts the
+    /// generation is counted as Kukeon counts it: 1 on the first write, else
+    /// the one on disk (absent = 0) plus one when `spec` changed; 0 stays
+    /// absent, so a status-only write leaves a record without one as it was.
+    /// v0.5 hosts get no generation (the document's is written as it is).
     pub fn write_record(&self, doc: &RealmDoc, _lock: &RealmLock) -> io::Result<()> {
         let name = doc.metadata.name.as_str();
         let path = self.record_path(name);
-        if self.layout == Layout::Docs {
-            return write_atomic(&path, &self.encode(doc)?, 0o600);
-        }
         let current = match open_record(&path).and_then(|f| {
             let mut bytes = Vec::new();
             f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
@@ -671,8 +764,18 @@ impl RealmStore {
         }) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) if self.layout == Layout::Docs => {
+                // The documented layout never refused a write for this: the
+                // old file only lends its key order.
+                let _ = e;
+                None
+            }
             Err(e) => return Err(e),
         };
+        if self.layout == Layout::Docs {
+            let bytes = self.encode_over(doc, current.as_deref())?;
+            return write_atomic(&path, &bytes, self.record_mode(doc));
+        }
         let prior = self
             .read_bytes
             .lock()
@@ -686,24 +789,57 @@ impl RealmStore {
             )));
         }
         let mut doc = doc.clone();
-        let before = prior.as_deref().and_then(|b| self.decode(b).ok());
-        doc.metadata.generation = Some(match before {
-            None => doc.metadata.generation.unwrap_or(1).max(1),
-            Some(old) => {
-                let generation = old.metadata.generation.unwrap_or(1);
-                if old.spec != doc.spec {
-                    generation + 1
-                } else {
-                    generation
+        if self.uses_sidecar() {
+            let generation = match prior.as_deref().map(|b| self.decode(b)) {
+                None => 1,
+                Some(Ok(old)) => {
+                    let on_disk = old.metadata.generation.unwrap_or(0);
+                    if old.spec != doc.spec {
+                        on_disk + 1
+                    } else {
+                        on_disk
+                    }
                 }
-            }
-        });
-        let bytes = self.encode(&doc)?;
-        write_atomic(&path, &bytes, 0o600)?;
+                // A record we cannot parse is replaced; count from scratch.
+                Some(Err(_)) => 1,
+            };
+            doc.metadata.generation = (generation != 0).then_some(generation);
+        }
+        let bytes = self.encode_over(&doc, current.as_deref())?;
+        write_atomic(&path, &bytes, self.record_mode(&doc))?;
         if let Ok(mut seen) = self.read_bytes.lock() {
             seen.insert(name.to_string(), bytes);
         }
         Ok(())
+    }
+
+    /// `doc` encoded with its keys in the order `template` (the file being
+    /// replaced) has them.
+    fn encode_over(&self, doc: &RealmDoc, template: Option<&[u8]>) -> io::Result<Vec<u8>> {
+        let old: Option<serde_yaml_ng::Value> = template.and_then(|bytes| match self.layout {
+            Layout::Docs => serde_yaml_ng::from_slice(bytes).ok(),
+            Layout::Kukeon => serde_json::from_slice(bytes).ok(),
+        });
+        let Some(old) = old else {
+            return self.encode(doc);
+        };
+        let mut value = serde_yaml_ng::to_value(doc).map_err(io::Error::other)?;
+        if self.layout == Layout::Kukeon {
+            go_labels(&mut value);
+        }
+        let value = super::order::arrange(value, &old);
+        match self.layout {
+            Layout::Docs => serde_yaml_ng::to_string(&value)
+                .map(String::into_bytes)
+                .map_err(|e| {
+                    if has_complex_key(&value) {
+                        io::Error::other(UNWRITABLE_KEY)
+                    } else {
+                        io::Error::other(e)
+                    }
+                }),
+            Layout::Kukeon => super::gojson::to_vec(&value).map_err(io::Error::other),
+        }
     }
 
     /// Spaces of a realm: subdirectories holding `space.yaml` (documented
@@ -723,7 +859,7 @@ impl RealmStore {
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.path().join(marker).is_file())
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| self.listable(n))
+            .filter(|n| self.child_scope(n))
             .collect();
         spaces.sort();
         spaces
@@ -757,7 +893,7 @@ impl RealmStore {
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.path().join(marker).is_file())
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| self.listable(n))
+            .filter(|n| self.child_scope(n))
             .collect();
         children.sort();
         for child in children {
@@ -836,6 +972,32 @@ impl RealmStore {
         self.sweep_side_dirs(name);
         Ok(paths)
     }
+}
+
+/// Go writes `metadata.labels` always (no omitempty), `null` when there are
+/// none: so do we, right after `name` as in Kukeon's struct.
+fn go_labels(doc: &mut serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    let Some(Value::Mapping(meta)) = doc.get_mut("metadata") else {
+        return;
+    };
+    if meta.contains_key("labels") {
+        return;
+    }
+    let mut out = serde_yaml_ng::Mapping::with_capacity(meta.len() + 1);
+    let mut placed = false;
+    for (k, v) in std::mem::take(meta) {
+        let after_name = k.as_str() == Some("name");
+        out.insert(k, v);
+        if after_name {
+            out.insert("labels".into(), Value::Null);
+            placed = true;
+        }
+    }
+    if !placed {
+        out.insert("labels".into(), Value::Null);
+    }
+    *meta = out;
 }
 
 /// Why a record we read cannot be written back.
@@ -955,6 +1117,7 @@ fn stamp_at(dir: &std::fs::File, rel: &[u8]) -> io::Result<RecordStamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RegistryCredential;
 
     /// `realm_stamps` lists what `realm_dirs` does, each with `record_stamp`.
     fn assert_same_stamps(store: &RealmStore) {
@@ -1219,8 +1382,15 @@ mod tests {
             store.record_path("web"),
             dir.path().join("data/web/metadata.json")
         );
-        for reserved in ["secrets", "volumes", ".tmp"] {
-            std::fs::create_dir_all(dir.path().join("data").join(reserved)).unwrap();
+        // Folder names Kukeon keeps inside a scope are realm names at the top
+        // level (each with a record here, so it is listed, not unborn).
+        for top in ["secrets", "volumes", ".tmp"] {
+            std::fs::create_dir_all(dir.path().join("data").join(top)).unwrap();
+            std::fs::write(
+                dir.path().join("data").join(top).join("metadata.json"),
+                "{}",
+            )
+            .unwrap();
         }
         std::fs::create_dir_all(dir.path().join("data/web/default/api/cell1")).unwrap();
         for scope in [
@@ -1237,7 +1407,8 @@ mod tests {
         }
         std::fs::create_dir_all(dir.path().join("data/web/secrets")).unwrap();
         std::fs::write(dir.path().join("data/web/secrets/metadata.json"), "{}").unwrap();
-        assert_eq!(store.realm_dirs().unwrap(), ["web"]);
+        assert_eq!(store.realm_dirs().unwrap(), ["secrets", "volumes", "web"]);
+        assert!(store.listable("volumes") && !store.listable(".tmp"));
         assert_same_stamps(&store);
         assert_eq!(store.spaces("web"), ["default"]);
         assert_eq!(
@@ -1297,6 +1468,250 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(store.record_path("web")).unwrap(),
             theirs
+        );
+    }
+
+    /// A Kukeon-layout realm record written as Kukeon would (0644), its
+    /// sidecar too when `sidecar`.
+    fn put_kukeon(store: &RealmStore, name: &str, text: &str, sidecar: bool) {
+        std::fs::create_dir_all(store.realm_dir(name)).unwrap();
+        std::fs::write(store.record_path(name), text).unwrap();
+        if sidecar {
+            std::fs::write(store.lock_path(name), "").unwrap();
+        }
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn integer_states_read_as_kukeons_names_and_are_written_as_names() {
+        let (_d, store) = kukeon_store();
+        for (i, want) in [
+            "Pending", "Creating", "Ready", "Deleting", "Failed", "Unknown",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let name = format!("i{i}");
+            put_kukeon(
+                &store,
+                &name,
+                &format!(
+                    r#"{{"metadata":{{"name":"{name}"}},"spec":{{}},"status":{{"state":{i}}}}}"#
+                ),
+                true,
+            );
+            assert_eq!(store.read_record(&name).unwrap().state(), Some(*want));
+        }
+        put_kukeon(
+            &store,
+            "bad",
+            r#"{"metadata":{"name":"bad"},"status":{"state":6}}"#,
+            true,
+        );
+        let err = store.read_record("bad").unwrap_err();
+        assert!(err.message.contains("out of range"), "{err}");
+        // A read-modify-write writes the name, as Kukeon v0.5+ does.
+        let doc = store.read_record("i2").unwrap();
+        let lock = store.lock("i2").unwrap();
+        store.write_record(&doc, &lock).unwrap();
+        let text = std::fs::read_to_string(store.record_path("i2")).unwrap();
+        assert!(text.contains("\"state\": \"Ready\""), "{text}");
+        // The documented layout reads YAML's integer the same way.
+        let (_e, docs) = store_docs_with("y", "metadata:\n  name: y\nstatus:\n  state: 4\n");
+        assert_eq!(docs.read_record("y").unwrap().state(), Some("Failed"));
+    }
+
+    fn store_docs_with(name: &str, text: &str) -> (tempfile::TempDir, RealmStore) {
+        let (d, store) = self::store();
+        std::fs::create_dir_all(store.realm_dir(name)).unwrap();
+        std::fs::write(store.record_path(name), text).unwrap();
+        (d, store)
+    }
+
+    #[test]
+    fn generation_is_counted_as_kukeon_counts_it() {
+        let (_d, store) = kukeon_store();
+        // A v0.6 host (sidecar) with a record written before generations.
+        put_kukeon(
+            &store,
+            "old",
+            r#"{"metadata":{"name":"old","labels":null},"spec":{"namespace":"old.kukeon.io"},"status":{"state":"Creating"}}"#,
+            true,
+        );
+        assert_eq!(store.kukeon_version(), Some(KukeonVersion::V06Plus));
+        let lock = store.lock("old").unwrap();
+        let mut doc = store.read_record("old").unwrap();
+        doc.status_mut().state = Some("Ready".into());
+        store.write_record(&doc, &lock).unwrap();
+        let text = std::fs::read_to_string(store.record_path("old")).unwrap();
+        assert!(
+            !text.contains("generation"),
+            "status-only write: absent stays absent\n{text}"
+        );
+        let mut doc = store.read_record("old").unwrap();
+        doc.spec.registry_credentials.push(Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(
+            store.read_record("old").unwrap().metadata.generation,
+            Some(1),
+            "0 + 1"
+        );
+        drop(lock);
+        // A new record starts at 1.
+        let lock = store.lock("new").unwrap();
+        store
+            .write_record(
+                &RealmDoc::new("new", "new.corp.example", Default::default()),
+                &lock,
+            )
+            .unwrap();
+        assert_eq!(
+            store.read_record("new").unwrap().metadata.generation,
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn a_v05_host_gets_no_sidecar_and_no_generation() {
+        let (_d, store) = kukeon_store();
+        put_kukeon(
+            &store,
+            "kuke-system",
+            "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"kuke-system\",\n    \"labels\": null\n  },\n  \"spec\": {\n    \"namespace\": \"kuke-system.kukeon.io\"\n  },\n  \"status\": {\n    \"state\": \"Ready\"\n  }\n}\n",
+            false,
+        );
+        assert_eq!(store.kukeon_version(), Some(KukeonVersion::V05));
+        // A write to an existing realm: the record changes, nothing is added.
+        let lock = store.lock("kuke-system").unwrap();
+        let mut doc = store.read_record("kuke-system").unwrap();
+        doc.spec.registry_credentials.push(RegistryCredential {
+            username: "u".into(),
+            password: "p".into(),
+            server_address: Some("r.io".into()),
+            extra: Default::default(),
+        });
+        store.write_record(&doc, &lock).unwrap();
+        drop(lock);
+        assert_eq!(listing(&store.realm_dir("kuke-system")), ["metadata.json"]);
+        assert_eq!(
+            store
+                .read_record("kuke-system")
+                .unwrap()
+                .metadata
+                .generation,
+            None
+        );
+        // A new realm: the directory holds the record alone, 02750.
+        let lock = store.lock("fresh").unwrap();
+        assert!(listing(&store.realm_dir("fresh")).is_empty());
+        store
+            .write_record(
+                &RealmDoc::new("fresh", "fresh.corp.example", Default::default()),
+                &lock,
+            )
+            .unwrap();
+        drop(lock);
+        assert_eq!(listing(&store.realm_dir("fresh")), ["metadata.json"]);
+        assert_eq!(mode_of(&store.realm_dir("fresh")), 0o2750);
+        assert!(!std::fs::read_to_string(store.record_path("fresh"))
+            .unwrap()
+            .contains("generation"));
+        // Kukeon v0.5's delete: the record, then the folder if it is empty.
+        for name in ["kuke-system", "fresh"] {
+            std::fs::remove_file(store.record_path(name)).unwrap();
+            std::fs::remove_dir(store.realm_dir(name)).expect("v0.5 finds the folder empty");
+        }
+        // Writers still serialize, on the directory itself.
+        let lock = store.lock("other").unwrap();
+        let store2 = RealmStore::with_layout(store.run_path(), Layout::Kukeon);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _second = store2.lock("other").unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "not serialized"
+        );
+        drop(lock);
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        waiter.join().unwrap();
+    }
+
+    #[test]
+    fn kukeon_modes_and_private_records() {
+        let (_d, store) = kukeon_store();
+        let lock = store.lock("m").unwrap();
+        let mut doc = RealmDoc::new("m", "m.corp.example", Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(mode_of(&store.realm_dir("m")), 0o2750);
+        assert_eq!(mode_of(&store.lock_path("m")), 0o644);
+        assert_eq!(mode_of(&store.record_path("m")), 0o644);
+        doc = store.read_record("m").unwrap();
+        doc.spec.registry_credentials.push(Default::default());
+        store.write_record(&doc, &lock).unwrap();
+        assert_eq!(
+            mode_of(&store.record_path("m")),
+            0o600,
+            "credentials stay private"
+        );
+        drop(lock);
+        // The documented layout is unchanged: 0600 for both.
+        let (_e, docs) = self::store();
+        let lock = docs.lock("d").unwrap();
+        docs.write_record(&RealmDoc::new("d", "kukeon-d", Default::default()), &lock)
+            .unwrap();
+        assert_eq!(mode_of(&docs.record_path("d")), 0o600);
+        assert_eq!(mode_of(&docs.lock_path("d")), 0o600);
+    }
+
+    #[test]
+    fn unknown_keys_keep_their_place_and_generation_goes_after_labels() {
+        let (_d, store) = kukeon_store();
+        let before = "{\n  \"apiVersion\": \"v1beta1\",\n  \"kind\": \"Realm\",\n  \"metadata\": {\n    \"name\": \"k\",\n    \"annotations\": {\n      \"z\": \"1\",\n      \"a\": \"keep \\u003cme\\u003e \\u0026 co\"\n    },\n    \"labels\": {\n      \"team\": \"x\"\n    }\n  },\n  \"future\": true,\n  \"spec\": {\n    \"quota\": 2,\n    \"namespace\": \"k.kukeon.io\"\n  },\n  \"status\": {\n    \"custom\": 1,\n    \"state\": \"Ready\"\n  }\n}\n";
+        put_kukeon(&store, "k", before, true);
+        let lock = store.lock("k").unwrap();
+        let mut doc = store.read_record("k").unwrap();
+        doc.spec.registry_credentials.push(RegistryCredential {
+            username: "u".into(),
+            password: "p".into(),
+            server_address: Some("r.io".into()),
+            extra: Default::default(),
+        });
+        store.write_record(&doc, &lock).unwrap();
+        let after = std::fs::read_to_string(store.record_path("k")).unwrap();
+        let want = before
+            .replace(
+                "      \"team\": \"x\"\n    }\n  },",
+                "      \"team\": \"x\"\n    },\n    \"generation\": 1\n  },",
+            )
+            .replace(
+                "    \"namespace\": \"k.kukeon.io\"\n  },",
+                "    \"namespace\": \"k.kukeon.io\",\n    \"registryCredentials\": [\n      {\n        \"username\": \"u\",\n        \"password\": \"p\",\n        \"serverAddress\": \"r.io\"\n      }\n    ]\n  },",
+            );
+        assert_eq!(after, want);
+        // The documented layout keeps its order too.
+        let (_e, docs) = store_docs_with("y", "spec:\n  quota: 1\n  namespace: ns\nmetadata:\n  name: y\nzeta: 1\napiVersion: v1beta1\nkind: Realm\n");
+        let lock = docs.lock("y").unwrap();
+        let doc = docs.read_record("y").unwrap();
+        docs.write_record(&doc, &lock).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(docs.record_path("y")).unwrap(),
+            "spec:\n  quota: 1\n  namespace: ns\nmetadata:\n  name: y\nzeta: 1\napiVersion: v1beta1\nkind: Realm\n"
         );
     }
 }
