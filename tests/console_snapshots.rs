@@ -44,6 +44,7 @@ fn host() -> HostInfo {
         containerd_socket: "/run/containerd/containerd.sock".into(),
         containerd_version: Some("1.6.20".into()),
         cgroup: "v2 at /sys/fs/cgroup".into(),
+        daemon: None,
     }
 }
 
