@@ -100,7 +100,9 @@ fn put_realm(h: &Harness, name: &str, root: &str) -> PathBuf {
 fn applied_yaml(req: &Value) -> serde_yaml_ng::Value {
     assert_eq!(req["method"], "KukeonV1.ApplyDocuments");
     let text = req["rawYAML"].as_str().expect("the peer decoded RawYAML");
-    let raw = req["args"]["RawYAML"].as_str().expect("RawYAML is base64 text");
+    let raw = req["args"]["RawYAML"]
+        .as_str()
+        .expect("RawYAML is base64 text");
     assert_eq!(
         kuke_tui::daemon::base64::decode(raw).unwrap(),
         text.as_bytes(),
@@ -134,7 +136,10 @@ fn create_goes_through_the_daemon_and_changes_nothing_locally() {
     let before = tree(&h.run_path);
     let out = kuke_ok(&h, &["create", "realm", "alpha", "--label", "team=web"]);
     assert!(out.contains("through kukeond v0.6.1-peer"), "{out}");
-    assert!(out.contains("kukeond: existed no, created yes, exists yes"), "{out}");
+    assert!(
+        out.contains("kukeond: existed no, created yes, exists yes"),
+        "{out}"
+    );
     assert_eq!(peer.methods(), ["KukeonV1.Ping", "KukeonV1.CreateRealm"]);
     let args = &peer.requests()[1]["args"];
     let doc = &args["Doc"];
@@ -152,10 +157,17 @@ fn create_goes_through_the_daemon_and_changes_nothing_locally() {
     // --namespace travels as spec.namespace.
     peer.clear();
     kuke_ok(&h, &["create", "realm", "beta", "--namespace", "beta-ns"]);
-    assert_eq!(peer.requests()[1]["args"]["Doc"]["spec"]["namespace"], "beta-ns");
+    assert_eq!(
+        peer.requests()[1]["args"]["Doc"]["spec"]["namespace"],
+        "beta-ns"
+    );
     // Bad input is refused before the daemon is asked at all.
     peer.clear();
-    one_line_error(&kuke(&h, &["create", "realm", "bad_name"]), 2, &["bad_name"]);
+    one_line_error(
+        &kuke(&h, &["create", "realm", "bad_name"]),
+        2,
+        &["bad_name"],
+    );
     assert!(peer.methods().is_empty(), "{:?}", peer.methods());
 }
 
@@ -176,7 +188,11 @@ fn delete_cascade_and_force_go_through_the_daemon() {
     assert!(plan.contains("t1"), "{plan}");
     assert!(peer.methods().is_empty(), "{:?}", peer.methods());
     // Without --cascade the local plan refuses; DeleteRealm is never sent.
-    one_line_error(&kuke(&h, &["delete", "realm", "cas", "--yes"]), 1, &["--cascade"]);
+    one_line_error(
+        &kuke(&h, &["delete", "realm", "cas", "--yes"]),
+        1,
+        &["--cascade"],
+    );
     assert_eq!(peer.methods(), ["KukeonV1.Ping"]);
 
     peer.clear();
@@ -195,9 +211,15 @@ fn delete_cascade_and_force_go_through_the_daemon() {
     assert_eq!(tree(&h.run_path), before);
 
     peer.clear();
-    kuke_ok(&h, &["delete", "realm", "cas", "--cascade", "--force", "--yes"]);
+    kuke_ok(
+        &h,
+        &["delete", "realm", "cas", "--cascade", "--force", "--yes"],
+    );
     let args = &peer.requests()[1]["args"];
-    assert_eq!((args["Cascade"].clone(), args["Force"].clone()), (Value::Bool(true), Value::Bool(true)));
+    assert_eq!(
+        (args["Cascade"].clone(), args["Force"].clone()),
+        (Value::Bool(true), Value::Bool(true))
+    );
     assert_eq!(tree(&h.run_path), before);
 }
 
@@ -213,7 +235,14 @@ fn credentials_go_through_get_realm_and_apply_documents() {
         let args = common::credential_args("main", server, user, &["--password-stdin"]);
         let out = kuke_in(&h, &args, password);
         let text = ok_stdout(&out, "create registry-credential");
-        assert_eq!(peer.methods(), ["KukeonV1.Ping", "KukeonV1.GetRealm", "KukeonV1.ApplyDocuments"]);
+        assert_eq!(
+            peer.methods(),
+            [
+                "KukeonV1.Ping",
+                "KukeonV1.GetRealm",
+                "KukeonV1.ApplyDocuments"
+            ]
+        );
         let reqs = peer.requests();
         assert_eq!(reqs[1]["args"]["Doc"]["metadata"]["name"], "main");
         (text, applied_yaml(&reqs[2]))
@@ -232,33 +261,78 @@ fn credentials_go_through_get_realm_and_apply_documents() {
     assert!(doc["status"]["cgroupPath"].is_null());
     let creds = credentials_of(&doc);
     assert_eq!(creds.len(), 2);
-    assert_eq!(creds[0], ("registry.example.com".into(), "robot".into(), SECRET.into()));
-    assert!(creds[1] == ("ghcr.io".into(), "bot".into(), "pw-new-1".into()), "the new entry");
+    assert_eq!(
+        creds[0],
+        ("registry.example.com".into(), "robot".into(), SECRET.into())
+    );
+    assert!(
+        creds[1] == ("ghcr.io".into(), "bot".into(), "pw-new-1".into()),
+        "the new entry"
+    );
 
     // The same server and username: the password is replaced in place.
     let (text, doc) = add("registry.example.com", "robot", "pw-rotated");
     assert!(text.contains("updated"), "{text}");
     let creds = credentials_of(&doc);
     assert_eq!(creds.len(), 1);
-    assert!(creds[0] == ("registry.example.com".into(), "robot".into(), "pw-rotated".into()));
+    assert!(
+        creds[0]
+            == (
+                "registry.example.com".into(),
+                "robot".into(),
+                "pw-rotated".into()
+            )
+    );
 
     // Kukeon keys by server alone: another username replaces the entry, and says so.
     let (text, doc) = add("registry.example.com", "someone-else", "pw-other");
     assert!(text.contains("replaced the server's entry"), "{text}");
     let creds = credentials_of(&doc);
     assert_eq!(creds.len(), 1);
-    assert!(creds[0] == ("registry.example.com".into(), "someone-else".into(), "pw-other".into()));
+    assert!(
+        creds[0]
+            == (
+                "registry.example.com".into(),
+                "someone-else".into(),
+                "pw-other".into()
+            )
+    );
 
     // Remove: the entry is gone from the applied document.
     peer.clear();
-    let out = kuke_ok(&h, &["delete", "registry-credential", "main", "--server", "registry.example.com"]);
+    let out = kuke_ok(
+        &h,
+        &[
+            "delete",
+            "registry-credential",
+            "main",
+            "--server",
+            "registry.example.com",
+        ],
+    );
     assert!(out.contains("removed 1"), "{out}");
-    assert_eq!(peer.methods(), ["KukeonV1.Ping", "KukeonV1.GetRealm", "KukeonV1.ApplyDocuments"]);
+    assert_eq!(
+        peer.methods(),
+        [
+            "KukeonV1.Ping",
+            "KukeonV1.GetRealm",
+            "KukeonV1.ApplyDocuments"
+        ]
+    );
     assert!(credentials_of(&applied_yaml(&peer.requests()[2])).is_empty());
     // A server it does not have: refused after GetRealm, nothing applied.
     peer.clear();
     one_line_error(
-        &kuke(&h, &["delete", "registry-credential", "main", "--server", "nope.io"]),
+        &kuke(
+            &h,
+            &[
+                "delete",
+                "registry-credential",
+                "main",
+                "--server",
+                "nope.io",
+            ],
+        ),
         1,
         &["nope.io"],
     );
@@ -275,7 +349,12 @@ fn direct_mode_keys_credentials_by_server_on_kukeon_layout() {
     let root = kukeon_host(&h);
     let record = put_realm(&h, "main", &root);
     // No daemon: the same commands change the record directly, same semantics.
-    let args = common::credential_args("main", "registry.example.com", "someone-else", &["--password-stdin"]);
+    let args = common::credential_args(
+        "main",
+        "registry.example.com",
+        "someone-else",
+        &["--password-stdin"],
+    );
     let out = ok_stdout(&kuke_in(&h, &args, "pw-direct"), "direct add");
     assert!(out.contains("replaced the server's entry"), "{out}");
     assert!(!out.contains("kukeond"), "{out}");
@@ -296,9 +375,18 @@ fn daemon_errors_hangs_and_drops_give_one_line_and_change_nothing() {
     let peer = Peer::start(&h);
     let sock = h.daemon_socket().display().to_string();
     let before = tree(&h.run_path);
-    let cred = common::credential_args("main", "ghcr.io", "bot", &["--password-stdin", "--timeout", "1s"]);
+    let cred = common::credential_args(
+        "main",
+        "ghcr.io",
+        "bot",
+        &["--password-stdin", "--timeout", "1s"],
+    );
     let cases: [(&str, &str, &[&str]); 3] = [
-        ("error", "refused", &["ResourceHasDependencies", "it has spaces"]),
+        (
+            "error",
+            "refused",
+            &["ResourceHasDependencies", "it has spaces"],
+        ),
         ("hang", "did not answer", &[&sock, "within", "restart"]),
         ("drop", "closed the connection", &[&sock, "journalctl"]),
     ];
@@ -308,7 +396,16 @@ fn daemon_errors_hangs_and_drops_give_one_line_and_change_nothing() {
         ));
         for args in [
             vec!["create", "realm", "gamma", "--timeout", "1s"],
-            vec!["delete", "realm", "main", "--yes", "--timeout", "1s", "--grace", "1s"],
+            vec![
+                "delete",
+                "realm",
+                "main",
+                "--yes",
+                "--timeout",
+                "1s",
+                "--grace",
+                "1s",
+            ],
         ] {
             let started = Instant::now();
             let out = kuke(&h, &args);
@@ -316,10 +413,17 @@ fn daemon_errors_hangs_and_drops_give_one_line_and_change_nothing() {
             assert!(line.contains(what), "{mode} {args:?}: {line}");
             if mode == "hang" {
                 // --timeout bounds a call; a delete's bound adds --grace per container (none here).
-                let bound = if args[0] == "delete" { "within 2s" } else { "within 1s" };
+                let bound = if args[0] == "delete" {
+                    "within 2s"
+                } else {
+                    "within 1s"
+                };
                 assert!(line.contains(bound), "{line}");
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "{mode}: bounded");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{mode}: bounded"
+            );
         }
         let out = kuke_in(&h, &cred, "pw");
         let line = one_line_error(&out, 1, needles);
@@ -329,8 +433,15 @@ fn daemon_errors_hangs_and_drops_give_one_line_and_change_nothing() {
     // A socket that accepts but does not answer Ping: mutations refused with
     // the socket and the fix, reads still work.
     peer.control(r#"{"Ping": {"mode": "hang"}}"#);
-    one_line_error(&kuke(&h, &["create", "realm", "delta", "--timeout", "1s"]), 1, &[&sock, "does not answer", "--direct"]);
-    let list = json_of(&kuke_ok(&h, &["get", "realms", "-o", "json", "--timeout", "1s"]), "get realms");
+    one_line_error(
+        &kuke(&h, &["create", "realm", "delta", "--timeout", "1s"]),
+        1,
+        &[&sock, "does not answer", "--direct"],
+    );
+    let list = json_of(
+        &kuke_ok(&h, &["get", "realms", "-o", "json", "--timeout", "1s"]),
+        "get realms",
+    );
     assert_eq!(list["daemon"]["state"], "notAnswering");
     assert_eq!(list["daemon"]["mutations"], "refused");
     assert_eq!(list["items"][0]["name"], "main");
@@ -342,8 +453,15 @@ fn direct_is_refused_while_the_daemon_answers_unless_forced() {
     let h = Harness::start();
     let root = kukeon_host(&h);
     let peer = Peer::start(&h);
-    let line = one_line_error(&kuke(&h, &["--direct", "create", "realm", "x1"]), 2, &["--direct", "reconcile", "--force"]);
-    assert!(line.contains(&h.daemon_socket().display().to_string()), "{line}");
+    let line = one_line_error(
+        &kuke(&h, &["--direct", "create", "realm", "x1"]),
+        2,
+        &["--direct", "reconcile", "--force"],
+    );
+    assert!(
+        line.contains(&h.daemon_socket().display().to_string()),
+        "{line}"
+    );
     assert_eq!(peer.methods(), ["KukeonV1.Ping"]);
     assert!(!h.run_path.join("data/x1").exists());
     // With --force it acts directly: a real realm, and no CreateRealm sent.
@@ -363,7 +481,11 @@ fn without_a_daemon_changes_are_direct() {
     assert_eq!(list["daemon"]["state"], "absent");
     assert_eq!(list["daemon"]["mutations"], "direct");
     let out = kuke(&h, &["get", "realms", "-o", "wide"]);
-    assert!(stderr_of(&out).contains("daemon: no daemon at"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("daemon: no daemon at"),
+        "{}",
+        stderr_of(&out)
+    );
     kuke_ok(&h, &["create", "realm", "solo"]);
     assert!(h.run_path.join("data/solo/metadata.json").is_file());
     // A stale socket file (the daemon died): connection refused, still direct.
@@ -375,7 +497,11 @@ fn without_a_daemon_changes_are_direct() {
     // An ssh:// host: one line for a change, reads still work.
     let mut c = cmd(&h, &["create", "realm", "x"]);
     c.env("KUKEON_HOST", "ssh://root@far");
-    one_line_error(&run_cmd(c, None), 2, &["ssh://", "not supported yet", "unix://"]);
+    one_line_error(
+        &run_cmd(c, None),
+        2,
+        &["ssh://", "not supported yet", "unix://"],
+    );
     let mut c = cmd(&h, &["get", "realms", "-o", "json"]);
     c.env("KUKEON_HOST", "ssh://root@far");
     let list = json_of(&ok_stdout(&run_cmd(c, None), "get realms"), "get realms");
@@ -396,7 +522,10 @@ fn get_realms_and_the_console_show_the_daemon() {
     assert_eq!(d["socket"], h.daemon_socket().display().to_string());
     let out = kuke(&h, &["get", "realms", "-o", "wide"]);
     let err = stderr_of(&out);
-    assert!(err.contains("daemon: kukeond v0.6.1-peer at") && err.contains("changes go through it"), "{err}");
+    assert!(
+        err.contains("daemon: kukeond v0.6.1-peer at") && err.contains("changes go through it"),
+        "{err}"
+    );
     // The plain table does not ask.
     peer.clear();
     kuke_ok(&h, &["get", "realms"]);
@@ -422,12 +551,28 @@ fn measure_cascade_through_the_daemon_against_direct() {
         let ns = "bench.kukeon.io";
         h.import_image(ns);
         for i in 0..tasks {
-            h.run_task(ns, &format!("t{i}"), &format!("{root}/bench/t{i}"), &["/bin/sleep", "3600"]);
+            h.run_task(
+                ns,
+                &format!("t{i}"),
+                &format!("{root}/bench/t{i}"),
+                &["/bin/sleep", "3600"],
+            );
         }
     };
     let timed = |h: &Harness| {
         let started = Instant::now();
-        kuke_ok(h, &["delete", "realm", "bench", "--cascade", "--yes", "--grace", "2s"]);
+        kuke_ok(
+            h,
+            &[
+                "delete",
+                "realm",
+                "bench",
+                "--cascade",
+                "--yes",
+                "--grace",
+                "2s",
+            ],
+        );
         started.elapsed()
     };
     let h = Harness::start();
@@ -447,4 +592,52 @@ fn measure_cascade_through_the_daemon_against_direct() {
         calls.len(),
         calls
     );
+}
+
+/// The console routes the same way as the CLI: create and delete from the
+/// console reach the peer, and nothing local changes.
+#[test]
+fn console_changes_go_through_the_daemon() {
+    let h = Harness::start();
+    let root = kukeon_host(&h);
+    put_realm(&h, "main", &root);
+    let peer = Peer::start(&h);
+    let before = tree(&h.run_path);
+    let wait = Duration::from_secs(15);
+    let pane = Pane::start(&h, None, &[]);
+    wait_for(&pane, "kukeond v0.6.1-peer", wait);
+    pane.keys(&["c"]);
+    wait_for(&pane, "Create realm", wait);
+    pane.type_text("viad");
+    wait_for(&pane, "[viad", wait);
+    pane.keys(&["Enter"]);
+    let screen = wait_for(&pane, "is Ready", wait);
+    assert!(
+        screen.contains("(kukeond: existed"),
+        "the daemon's flags: {screen}"
+    );
+    let creates: Vec<Value> = peer
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "KukeonV1.CreateRealm")
+        .collect();
+    assert_eq!(creates.len(), 1);
+    assert_eq!(creates[0]["args"]["Doc"]["metadata"]["name"], "viad");
+    pane.keys(&["Enter"]);
+    common::pane::wait_until(&pane, "the form closed", wait, |s| {
+        !s.contains("Create realm")
+    });
+
+    pane.keys(&["d"]);
+    wait_for(&pane, "y delete", wait);
+    pane.keys(&["y"]);
+    wait_for(&pane, "realm main deleted", wait);
+    let deletes: Vec<Value> = peer
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "KukeonV1.DeleteRealm")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{:?}", peer.methods());
+    assert_eq!(deletes[0]["args"]["Doc"]["metadata"]["name"], "main");
+    assert_eq!(tree(&h.run_path), before);
 }

@@ -56,7 +56,9 @@ mod tests {
             parse_address(DEFAULT_HOST).unwrap(),
             Address::Unix("/run/kukeon/kukeond.sock".into())
         );
-        assert!(parse_address("unix://").unwrap_err().contains("names no socket"));
+        assert!(parse_address("unix://")
+            .unwrap_err()
+            .contains("names no socket"));
         assert!(parse_address("unix://rel/sock")
             .unwrap_err()
             .contains("absolute"));
@@ -65,7 +67,10 @@ mod tests {
     #[test]
     fn other_schemes_are_one_line_each() {
         let ssh = parse_address("ssh://root@box").unwrap_err();
-        assert!(ssh.contains("not supported yet") && ssh.contains("unix://"), "{ssh}");
+        assert!(
+            ssh.contains("not supported yet") && ssh.contains("unix://"),
+            "{ssh}"
+        );
         let tcp = parse_address("tcp://1.2.3.4:9").unwrap_err();
         assert!(tcp.contains("not a kukeond address"), "{tcp}");
         assert!(!ssh.contains('\n') && !tcp.contains('\n'));

@@ -36,7 +36,9 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallError::Absent(e) => write!(f, "nothing listens ({e})"),
-            CallError::Timeout(d) => write!(f, "no answer within {}", humantime::format_duration(*d)),
+            CallError::Timeout(d) => {
+                write!(f, "no answer within {}", humantime::format_duration(*d))
+            }
             CallError::Closed => f.write_str("the daemon closed the connection before answering"),
             CallError::Io(e) => write!(f, "{e}"),
             CallError::Protocol(e) => write!(f, "not a kukeonv1 reply ({e})"),
@@ -88,19 +90,20 @@ impl Client {
             self.buf.clear();
         }
         let value = result?;
-        serde_json::from_value(value).map_err(|e| CallError::Protocol(format!("{method} reply: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| CallError::Protocol(format!("{method} reply: {e}")))
     }
 
     async fn exchange<A: Serialize>(&mut self, method: &str, args: &A) -> Result<Value, CallError> {
         if self.stream.is_none() {
-            let stream = UnixStream::connect(&self.socket).await.map_err(|e| {
-                match e.kind() {
+            let stream = UnixStream::connect(&self.socket)
+                .await
+                .map_err(|e| match e.kind() {
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
                         CallError::Absent(e)
                     }
                     _ => CallError::Io(e),
-                }
-            })?;
+                })?;
             self.stream = Some(stream);
         }
         let id = self.next_id;
@@ -200,8 +203,13 @@ mod tests {
 
     #[test]
     fn error_field_and_mismatched_id() {
-        let v: Value = serde_json::from_str(r#"{"id":3,"result":null,"error":"rpc: can't find method KukeonV1.Nope"}"#).unwrap();
-        assert!(matches!(check_reply(v.clone(), 3), Err(CallError::Remote(t)) if t.contains("can't find")));
+        let v: Value = serde_json::from_str(
+            r#"{"id":3,"result":null,"error":"rpc: can't find method KukeonV1.Nope"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(check_reply(v.clone(), 3), Err(CallError::Remote(t)) if t.contains("can't find"))
+        );
         assert!(matches!(check_reply(v, 4), Err(CallError::Protocol(_))));
     }
 
@@ -209,13 +217,25 @@ mod tests {
     async fn missing_socket_is_absent_and_silence_times_out() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Client::new(dir.path().join("none.sock"));
-        let r: Result<Value, _> = c.call("KukeonV1.Ping", &serde_json::json!({}), Duration::from_secs(1)).await;
+        let r: Result<Value, _> = c
+            .call(
+                "KukeonV1.Ping",
+                &serde_json::json!({}),
+                Duration::from_secs(1),
+            )
+            .await;
         assert!(matches!(r, Err(CallError::Absent(_))), "{r:?}");
         // A listener that accepts and never answers.
         let path = dir.path().join("mute.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let mut c = Client::new(&path);
-        let r: Result<Value, _> = c.call("KukeonV1.Ping", &serde_json::json!({}), Duration::from_millis(200)).await;
+        let r: Result<Value, _> = c
+            .call(
+                "KukeonV1.Ping",
+                &serde_json::json!({}),
+                Duration::from_millis(200),
+            )
+            .await;
         assert!(matches!(r, Err(CallError::Timeout(_))), "{r:?}");
         assert!(c.stream.is_none(), "a failed connection is dropped");
     }

@@ -258,7 +258,8 @@ mod tests {
         let res = r.result.unwrap();
         assert!(res.created && res.cgroup_exists_post && !res.cgroup_created);
         assert_eq!(res.realm.spec.namespace, "a.kukeon.io");
-        let p: PingReply = serde_json::from_str(r#"{"OK":true,"Version":"v0.6.1","Err":null}"#).unwrap();
+        let p: PingReply =
+            serde_json::from_str(r#"{"OK":true,"Version":"v0.6.1","Err":null}"#).unwrap();
         assert!(p.ok && p.version == "v0.6.1" && p.err.is_none());
         let e: Reply<DeleteRealmResult> = serde_json::from_str(
             r#"{"Result":{"Realm":{"metadata":{"name":""},"spec":{"namespace":""},"status":{"state":"Pending"}},"Deleted":null},"Err":{"Kind":"ResourceHasDependencies","Message":"realm \"a\" has 1 space(s)"}}"#,

@@ -80,7 +80,10 @@ impl DaemonStatus {
         match self.state {
             DaemonState::Answering => format!(
                 "kukeond {}",
-                self.version.as_deref().filter(|v| !v.is_empty()).unwrap_or("(no version)")
+                self.version
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or("(no version)")
             ),
             DaemonState::Absent => "no daemon".into(),
             DaemonState::NotAnswering => "kukeond not answering".into(),
@@ -298,21 +301,42 @@ mod tests {
             DaemonState::NotAnswering,
             DaemonState::Unsupported,
         ] {
-            assert_eq!(decide(Layout::Docs, &status(s), false, false).unwrap(), Decision::Direct);
+            assert_eq!(
+                decide(Layout::Docs, &status(s), false, false).unwrap(),
+                Decision::Direct
+            );
         }
     }
 
     #[test]
     fn kukeon_layout_routes_by_daemon_state() {
         let k = Layout::Kukeon;
-        assert_eq!(decide(k, &status(DaemonState::Answering), false, false).unwrap(), Decision::Daemon);
-        assert_eq!(decide(k, &status(DaemonState::Absent), false, false).unwrap(), Decision::Direct);
+        assert_eq!(
+            decide(k, &status(DaemonState::Answering), false, false).unwrap(),
+            Decision::Daemon
+        );
+        assert_eq!(
+            decide(k, &status(DaemonState::Absent), false, false).unwrap(),
+            Decision::Direct
+        );
         let refused = decide(k, &status(DaemonState::Answering), true, false).unwrap_err();
-        assert!(refused.message.contains("reconcile") && refused.message.contains("--force"), "{refused}");
-        assert_eq!(decide(k, &status(DaemonState::Answering), true, true).unwrap(), Decision::Direct);
+        assert!(
+            refused.message.contains("reconcile") && refused.message.contains("--force"),
+            "{refused}"
+        );
+        assert_eq!(
+            decide(k, &status(DaemonState::Answering), true, true).unwrap(),
+            Decision::Direct
+        );
         let hung = decide(k, &status(DaemonState::NotAnswering), false, false).unwrap_err();
-        assert!(hung.message.contains("/x/kukeond.sock") && hung.message.contains("restart"), "{hung}");
-        assert_eq!(decide(k, &status(DaemonState::NotAnswering), true, false).unwrap(), Decision::Direct);
+        assert!(
+            hung.message.contains("/x/kukeond.sock") && hung.message.contains("restart"),
+            "{hung}"
+        );
+        assert_eq!(
+            decide(k, &status(DaemonState::NotAnswering), true, false).unwrap(),
+            Decision::Direct
+        );
         assert!(decide(k, &status(DaemonState::Unsupported), false, false).is_err());
     }
 

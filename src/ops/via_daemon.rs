@@ -41,11 +41,20 @@ fn yn(b: bool) -> &'static str {
 fn api_error(what: &str, err: ApiError) -> OpError {
     let fix = match err.kind.as_str() {
         "RealmNotFound" => "; list realms with `kuke-tui get realms`",
-        "ResourceHasDependencies" => "; use --cascade to delete them too (--dry-run shows the plan)",
+        "ResourceHasDependencies" => {
+            "; use --cascade to delete them too (--dry-run shows the plan)"
+        }
         _ => "",
     };
-    let kind = if err.kind.is_empty() { "Unknown" } else { &err.kind };
-    OpError::failed(format!("kukeond refused {what}: {} ({kind}){fix}", err.message))
+    let kind = if err.kind.is_empty() {
+        "Unknown"
+    } else {
+        &err.kind
+    };
+    OpError::failed(format!(
+        "kukeond refused {what}: {} ({kind}){fix}",
+        err.message
+    ))
 }
 
 fn realm_ref(name: &str, namespace: &str) -> RealmDoc {
@@ -85,7 +94,11 @@ pub async fn create_realm_via(
         return Err(api_error(&what, err));
     }
     let r = reply.result.unwrap_or_default();
-    let outcome = |pre: bool, created: bool, post: bool| match (created, pre || r.metadata_exists_pre, post) {
+    let outcome = |pre: bool, created: bool, post: bool| match (
+        created,
+        pre || r.metadata_exists_pre,
+        post,
+    ) {
         (true, false, _) => Some(Outcome::Created),
         (true, true, _) => Some(Outcome::Repaired),
         (false, _, true) => Some(Outcome::Existed),
@@ -180,9 +193,8 @@ pub async fn delete_realm_via(
         cascade: opts.cascade,
     };
     let bound = delete_bound(d.timeout, opts.grace, plan);
-    let reply: Reply<DeleteRealmResult> = d
-        .call("KukeonV1.DeleteRealm", &args, bound, &what)
-        .await?;
+    let reply: Reply<DeleteRealmResult> =
+        d.call("KukeonV1.DeleteRealm", &args, bound, &what).await?;
     if let Some(err) = reply.err {
         return Err(api_error(&what, err));
     }
@@ -275,7 +287,11 @@ async fn apply_realm(d: &Kukeond, doc: &RealmDoc, what: &str) -> OpResult<()> {
             "kukeond could not apply {what}: {} {:?}: {}",
             failed.kind,
             failed.name,
-            if failed.error.is_empty() { "failed" } else { &failed.error }
+            if failed.error.is_empty() {
+                "failed"
+            } else {
+                &failed.error
+            }
         )));
     }
     Ok(())

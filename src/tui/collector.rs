@@ -13,13 +13,13 @@ use super::snapshot::{Connection, DetailData, Message, RealmRow, Request, Snapsh
 use crate::ops::credentials::{list_credentials, CredentialChange};
 use crate::ops::daemon::{probe, route, DaemonStatus, Route};
 use crate::ops::delete::{plan_delete, DeleteOptions};
-use crate::ops::via_daemon::{
-    create_realm_routed, delete_credential_routed, delete_realm_routed, upsert_credential_routed,
-};
 use crate::ops::realms::{
     age, describe_realm, list_realms_cached, local_realms, RealmSummary, RemoteCache,
 };
 use crate::ops::usage::{RealmRate, UsageSampler, UsageTarget};
+use crate::ops::via_daemon::{
+    create_realm_routed, delete_credential_routed, delete_realm_routed, upsert_credential_routed,
+};
 use crate::ops::workloads::{list_containers, list_images};
 use crate::ops::{host_info, Host, HostInfo, OpError};
 use crate::runtime::Runtime;
@@ -250,7 +250,9 @@ impl Collector {
             self.connect();
         }
         if !self.daemon_in_flight
-            && self.daemon_asked.is_none_or(|at| at.elapsed() >= DAEMON_EVERY)
+            && self
+                .daemon_asked
+                .is_none_or(|at| at.elapsed() >= DAEMON_EVERY)
         {
             self.ask_daemon();
         }
@@ -631,8 +633,15 @@ impl Collector {
                 } => {
                     let result = async {
                         let (route, _) = route(&host, false).await?;
-                        upsert_credential_routed(&host, &route, &realm, &server, &username, &password.0)
-                            .await
+                        upsert_credential_routed(
+                            &host,
+                            &route,
+                            &realm,
+                            &server,
+                            &username,
+                            &password.0,
+                        )
+                        .await
                     }
                     .await
                     .map(|change| {
