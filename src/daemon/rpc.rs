@@ -95,17 +95,19 @@ impl Client {
     }
 
     async fn exchange<A: Serialize>(&mut self, method: &str, args: &A) -> Result<Value, CallError> {
-        if self.stream.is_none() {
-            let stream = UnixStream::connect(&self.socket)
+        // Taken out for the call and put back only after a good reply: a
+        // failure, or a timeout dropping this future, discards it.
+        let mut stream = match self.stream.take() {
+            Some(stream) => stream,
+            None => UnixStream::connect(&self.socket)
                 .await
                 .map_err(|e| match e.kind() {
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
                         CallError::Absent(e)
                     }
                     _ => CallError::Io(e),
-                })?;
-            self.stream = Some(stream);
-        }
+                })?,
+        };
         let id = self.next_id;
         self.next_id += 1;
         let mut request = serde_json::to_vec(&serde_json::json!({
@@ -115,12 +117,13 @@ impl Client {
         }))
         .map_err(|e| CallError::Protocol(e.to_string()))?;
         request.push(b'\n');
-        let stream = self.stream.as_mut().expect("connected above");
         self.calls += 1;
         stream.write_all(&request).await.map_err(closed_or_io)?;
         loop {
             if let Some(reply) = take_value(&mut self.buf)? {
-                return check_reply(reply, id);
+                let value = check_reply(reply, id)?;
+                self.stream = Some(stream);
+                return Ok(value);
             }
             if self.buf.len() > MAX_REPLY {
                 return Err(CallError::Protocol(format!(

@@ -262,19 +262,20 @@ pub fn decide(
 #[derive(Debug)]
 pub enum Route {
     Direct,
-    Daemon(Kukeond),
+    Daemon(Box<Kukeond>),
 }
 
 /// Pings kukeond and decides where a mutation goes; `force` is the
 /// command's `--force` (which lets `--direct` through).
 pub async fn route(host: &Host, force: bool) -> OpResult<(Route, DaemonStatus)> {
     let (status, daemon) = probe(host).await;
-    match decide(host.store.layout(), &status, host.daemon.direct, force)? {
-        Decision::Direct => Ok((Route::Direct, status)),
-        Decision::Daemon => Ok((
-            Route::Daemon(daemon.expect("an answering daemon comes with its connection")),
-            status,
-        )),
+    match (
+        decide(host.store.layout(), &status, host.daemon.direct, force)?,
+        daemon,
+    ) {
+        (Decision::Daemon, Some(d)) => Ok((Route::Daemon(Box::new(d)), status)),
+        // Only an answering daemon is routed to, and it comes with its connection.
+        _ => Ok((Route::Direct, status)),
     }
 }
 
