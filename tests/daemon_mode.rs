@@ -641,3 +641,29 @@ fn console_changes_go_through_the_daemon() {
     assert_eq!(deletes[0]["args"]["Doc"]["metadata"]["name"], "main");
     assert_eq!(tree(&h.run_path), before);
 }
+
+/// The documented layout is not the daemon's: changes there are direct and
+/// the daemon is not even asked (a hung socket cannot slow them).
+#[test]
+fn documented_layout_is_changed_directly() {
+    let h = Harness::start();
+    let peer = Peer::start(&h);
+    peer.control(r#"{"Ping": {"mode": "hang"}}"#);
+    let started = Instant::now();
+    kuke_ok(&h, &["create", "realm", "docs", "--timeout", "3s"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the hung daemon was waited on"
+    );
+    assert!(h.run_path.join("docs/realm.yaml").is_file());
+    assert!(peer.methods().is_empty(), "{:?}", peer.methods());
+    // `get realms -o json` still reports it, and that changes go direct.
+    let list = json_of(
+        &kuke_ok(&h, &["get", "realms", "-o", "json", "--timeout", "1s"]),
+        "get realms",
+    );
+    assert_eq!(list["daemon"]["state"], "notAnswering");
+    assert_eq!(list["daemon"]["mutations"], "direct");
+    kuke_ok(&h, &["delete", "realm", "docs", "--yes"]);
+    assert!(!h.run_path.join("docs").exists());
+}

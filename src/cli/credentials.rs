@@ -81,7 +81,7 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
         .strip_suffix('\n')
         .map(|p| p.strip_suffix('\r').unwrap_or(p))
         .unwrap_or(&password);
-    let (route, _) = route(host, args.force).await?;
+    let route = route(host, args.force).await?;
     if let Route::Daemon(d) = &route {
         println!("{}", super::realms::through(d));
     }
@@ -127,7 +127,7 @@ pub fn get(host: &Host, realm: &str, format: Format, show_secrets: bool) -> OpRe
 }
 
 pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
-    let (route, _) = route(host, args.force).await?;
+    let route = route(host, args.force).await?;
     if let Route::Daemon(d) = &route {
         println!("{}", super::realms::through(d));
     }

@@ -184,7 +184,7 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
     };
     // Validate before connecting, so bad input never waits on containerd.
     crate::ops::create::check_request(host, &req)?;
-    let (route, _) = route(host, args.force).await?;
+    let route = route(host, args.force).await?;
     let rt = match &route {
         Route::Direct => Some(host.runtime().await?),
         Route::Daemon(d) => {
@@ -261,7 +261,7 @@ pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
     // shown; a dry run only shows it.
     let route = match args.dry_run {
         true => Route::Direct,
-        false => route(host, args.force).await?.0,
+        false => route(host, args.force).await?,
     };
     if args.dry_run {
         return match args.output {

@@ -266,16 +266,21 @@ pub enum Route {
 }
 
 /// Pings kukeond and decides where a mutation goes; `force` is the
-/// command's `--force` (which lets `--direct` through).
-pub async fn route(host: &Host, force: bool) -> OpResult<(Route, DaemonStatus)> {
+/// command's `--force` (which lets `--direct` through). The documented
+/// layout is never the daemon's, so it is not even asked there (a hung
+/// socket cannot slow those changes).
+pub async fn route(host: &Host, force: bool) -> OpResult<Route> {
+    if host.store.layout() == Layout::Docs {
+        return Ok(Route::Direct);
+    }
     let (status, daemon) = probe(host).await;
     match (
         decide(host.store.layout(), &status, host.daemon.direct, force)?,
         daemon,
     ) {
-        (Decision::Daemon, Some(d)) => Ok((Route::Daemon(Box::new(d)), status)),
+        (Decision::Daemon, Some(d)) => Ok(Route::Daemon(Box::new(d))),
         // Only an answering daemon is routed to, and it comes with its connection.
-        _ => Ok((Route::Direct, status)),
+        _ => Ok(Route::Direct),
     }
 }
 

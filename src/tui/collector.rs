@@ -574,7 +574,7 @@ impl Collector {
                     let result = async {
                         // The same routing as the CLI: kukeond when it owns
                         // the run path and answers, else direct.
-                        let (route, _) = route(&host, false).await?;
+                        let route = route(&host, false).await?;
                         if matches!(route, Route::Direct) && runtime.is_none() {
                             return Err(OpError::failed(offline.clone()));
                         }
@@ -612,7 +612,7 @@ impl Collector {
                             };
                             let ui = to_ui.clone();
                             async {
-                                let (route, _) = route(&host, false).await?;
+                                let route = route(&host, false).await?;
                                 delete_realm_routed(&host, &route, &rt, &plan, &opts, &mut |step| {
                                     let _ = ui.send(Message::DeleteStep(step.clone()));
                                 })
@@ -632,7 +632,7 @@ impl Collector {
                     password,
                 } => {
                     let result = async {
-                        let (route, _) = route(&host, false).await?;
+                        let route = route(&host, false).await?;
                         upsert_credential_routed(
                             &host,
                             &route,
@@ -661,7 +661,7 @@ impl Collector {
                     username,
                 } => {
                     let result = async {
-                        let (route, _) = route(&host, false).await?;
+                        let route = route(&host, false).await?;
                         delete_credential_routed(&host, &route, &realm, &server, Some(&username))
                             .await
                     }
