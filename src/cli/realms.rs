@@ -298,7 +298,7 @@ pub fn through(d: &Kukeond) -> String {
     format!(
         "through kukeond {} at {}",
         super::output::inert(&d.version),
-        d.socket.display()
+        super::output::inert(&d.socket.display().to_string())
     )
 }
 
