@@ -63,7 +63,7 @@ pub struct GlobalArgs {
     /// On-disk layout of the run path [default: detected]
     #[arg(long, global = true, env = "KUKEON_LAYOUT", value_enum)]
     pub layout: Option<crate::store::realms::Layout>,
-    /// Bound on each containerd call (e.g. 5s, 500ms)
+    /// Bound on each containerd and kukeond call (e.g. 5s, 500ms)
     #[arg(long, global = true, env = "KUKEON_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// kukeond endpoint; changes go through it on Kukeon's layout while it answers
