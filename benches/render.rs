@@ -109,6 +109,7 @@ fn app(rows: usize, sort: Column) -> App {
                 containerd_socket: "/run/containerd/containerd.sock".into(),
                 containerd_version: Some("1.6.20".into()),
                 cgroup: "v2 at /sys/fs/cgroup".into(),
+                daemon: None,
             },
             connection: Connection::Connected,
             realms: (0..rows).map(|i| row(i, tick)).collect(),

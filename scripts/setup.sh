@@ -8,6 +8,7 @@
 #   protobuf-compiler                                   containerd-client's build script
 #   tar, coreutils                                      scripts/build-test-image.sh
 #   tmux                                                the console's end-to-end test, scripts/screenshots.sh
+#   golang-go                                           the kukeonv1 peer of tests/daemon_mode.rs (Go's net/rpc)
 #
 # Idempotent and fast when everything is present (no apt at all then).
 # Never starts, stops or configures any daemon: the host containerd
@@ -41,6 +42,8 @@ have tar || missing+=(tar)
 have script || missing+=(bsdutils)
 # tmux runs the console on a virtual terminal for tests/console_e2e.rs and screenshots.
 have tmux || missing+=(tmux)
+# Go builds the kukeond peer (tests/peer/kukeond, standard library only).
+have go || missing+=(golang-go)
 # strace shows tests/secrets.rs how the record's temp file is created (mode 0600 from the start).
 have strace || missing+=(strace)
 for c in sha256sum stat printf mktemp; do

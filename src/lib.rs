@@ -5,6 +5,7 @@
 
 pub mod cgroup;
 pub mod cli;
+pub mod daemon;
 pub mod model;
 pub mod ops;
 pub mod runtime;

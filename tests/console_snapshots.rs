@@ -44,6 +44,7 @@ fn host() -> HostInfo {
         containerd_socket: "/run/containerd/containerd.sock".into(),
         containerd_version: Some("1.6.20".into()),
         cgroup: "v2 at /sys/fs/cgroup".into(),
+        daemon: None,
     }
 }
 
@@ -1251,4 +1252,47 @@ fn retry_after_failed_plan_asks_again() {
     ));
     let requests = app.on_message(Message::Plan(Ok(Box::new(empty_plan("edge-west")))));
     assert!(requests.is_empty(), "deleted without a y/n: {requests:?}");
+}
+
+// ---------------------------------------------------------------- kukeond
+
+fn with_daemon(state: kuke_tui::ops::daemon::DaemonState, version: Option<&str>) -> App {
+    use kuke_tui::ops::daemon::{DaemonStatus, Mutations};
+    let mut app = home();
+    app.on_message(Message::Snapshot(Box::new(Snapshot {
+        host: HostInfo {
+            daemon: Some(DaemonStatus {
+                host: "unix:///run/kukeon/kukeond.sock".into(),
+                socket: Some("/run/kukeon/kukeond.sock".into()),
+                state,
+                version: version.map(str::to_string),
+                detail: None,
+                mutations: Mutations::Daemon,
+            }),
+            ..host()
+        },
+        ..snapshot(TICKS)
+    })));
+    app
+}
+
+#[test]
+fn header_shows_kukeond() {
+    use kuke_tui::ops::daemon::DaemonState;
+    check("realms_kukeond", || {
+        with_daemon(DaemonState::Answering, Some("v0.6.1"))
+    });
+    check("realms_no_daemon", || {
+        with_daemon(DaemonState::Absent, None)
+    });
+    let text = render(
+        &with_daemon(DaemonState::Answering, Some("v0.6.1")),
+        120,
+        40,
+    )
+    .to_string();
+    assert!(
+        text.lines().next().unwrap().contains("kukeond v0.6.1"),
+        "{text}"
+    );
 }

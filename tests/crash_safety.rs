@@ -9,7 +9,8 @@
 //!   the three), or else the same command run again (not killed) succeeds and
 //!   leaves it whole (create, credential) or absent (delete);
 //! - a re-run credential add leaves exactly one entry for that server and
-//!   username, with the new password, and every other credential intact;
+//!   username (on Kukeon's layout: for that server), with the new password,
+//!   and every other credential intact;
 //! - no temp file of an interrupted write is left once the realm has been
 //!   written again (the re-run), so none piles up or breaks a later write.
 //!
@@ -770,6 +771,11 @@ fn trial(
             }
             slot.exists = true;
             if let Some(key) = cred_key {
+                // Kukeon's layout keys a credential by server alone: the
+                // add replaces the server's entry whatever its username.
+                if site.layout == Layout::Kukeon {
+                    slot.creds.retain(|(server, _), _| *server != key.0);
+                }
                 slot.creds.insert(key, password);
             }
             let now: BTreeMap<_, _> = site

@@ -1,9 +1,9 @@
 //! `create|get|delete registry-credential(s)`.
 
 use super::output::{print_structured, write_stdout, Format, Table};
-use crate::ops::credentials::{
-    delete_credential, list_credentials, upsert_credential, CredentialChange,
-};
+use crate::ops::credentials::{list_credentials, CredentialChange};
+use crate::ops::daemon::{route, Route};
+use crate::ops::via_daemon::{delete_credential_routed, upsert_credential_routed};
 use crate::ops::{Host, OpError, OpResult};
 use clap::Args;
 use std::io::Read;
@@ -32,6 +32,9 @@ pub struct CreateArgs {
     /// on the command line is visible to every user in `ps` and shell history.
     #[arg(long, hide = true, num_args = 0..=1, allow_hyphen_values = true)]
     pub password: Option<Option<String>>,
+    /// With --direct: change the record directly even though kukeond answers
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -42,9 +45,12 @@ pub struct DeleteArgs {
     /// Only the entry with this username (default: every entry for the server)
     #[arg(long)]
     pub username: Option<String>,
+    /// With --direct: change the record directly even though kukeond answers
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
+pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
     if args.password.is_some() {
         return Err(OpError::usage(
             "--password is not accepted: a password on the command line is visible to every user in ps; pipe it with --password-stdin or give --from-file FILE",
@@ -75,10 +81,24 @@ pub fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
         .strip_suffix('\n')
         .map(|p| p.strip_suffix('\r').unwrap_or(p))
         .unwrap_or(&password);
-    let change = upsert_credential(host, &args.realm, &args.server, &args.username, password)?;
+    let route = route(host, args.force).await?;
+    if let Route::Daemon(d) = &route {
+        println!("{}", super::realms::through(d));
+    }
+    let change = upsert_credential_routed(
+        host,
+        &route,
+        &args.realm,
+        &args.server,
+        &args.username,
+        password,
+    )
+    .await?;
     let verb = match change {
         CredentialChange::Added => "added",
         CredentialChange::Updated => "updated",
+        // Kukeon's layout keys by server alone: say what went.
+        CredentialChange::Replaced => "replaced the server's entry (another username)",
     };
     println!(
         "registry credential for {} ({}) {verb} in realm {:?}",
@@ -106,8 +126,19 @@ pub fn get(host: &Host, realm: &str, format: Format, show_secrets: bool) -> OpRe
     }
 }
 
-pub fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
-    let removed = delete_credential(host, &args.realm, &args.server, args.username.as_deref())?;
+pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
+    let route = route(host, args.force).await?;
+    if let Route::Daemon(d) = &route {
+        println!("{}", super::realms::through(d));
+    }
+    let removed = delete_credential_routed(
+        host,
+        &route,
+        &args.realm,
+        &args.server,
+        args.username.as_deref(),
+    )
+    .await?;
     println!(
         "removed {removed} registry credential(s) for {} from realm {:?}",
         super::output::inert(&args.server),

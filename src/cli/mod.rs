@@ -63,9 +63,15 @@ pub struct GlobalArgs {
     /// On-disk layout of the run path [default: detected]
     #[arg(long, global = true, env = "KUKEON_LAYOUT", value_enum)]
     pub layout: Option<crate::store::realms::Layout>,
-    /// Bound on each containerd call (e.g. 5s, 500ms)
+    /// Bound on each containerd and kukeond call (e.g. 5s, 500ms)
     #[arg(long, global = true, env = "KUKEON_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// kukeond endpoint; changes go through it on Kukeon's layout while it answers
+    #[arg(long, global = true, env = "KUKEON_HOST", default_value = crate::daemon::DEFAULT_HOST)]
+    pub host: String,
+    /// Change the host directly, not through kukeond (refused while it answers, unless --force)
+    #[arg(long, global = true, visible_alias = "no-daemon")]
+    pub direct: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +153,16 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl GlobalArgs {
+    /// The host's adapters with these settings, kukeond's address included.
+    pub fn host(&self) -> OpResult<Host> {
+        let mut host = Host::new(self.settings())?;
+        host.daemon = crate::ops::daemon::DaemonSettings {
+            host: self.host.clone(),
+            direct: self.direct,
+        };
+        Ok(host)
+    }
+
     pub fn settings(&self) -> HostSettings {
         HostSettings {
             run_path: self.run_path.clone(),
@@ -161,7 +177,7 @@ impl GlobalArgs {
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> OpResult<()> {
     let Some(command) = cli.command else {
-        let host = Host::new(cli.global.settings())?;
+        let host = cli.global.host()?;
         let options = crate::tui::ConsoleOptions {
             interval: cli.interval,
             readonly: cli.readonly,
@@ -178,7 +194,7 @@ pub async fn run(cli: Cli) -> OpResult<()> {
         );
         return Ok(());
     }
-    let host = Host::new(cli.global.settings())?;
+    let host = cli.global.host()?;
     match command {
         Command::Get(GetCommand::Realms {
             name: None, output, ..
@@ -202,11 +218,11 @@ pub async fn run(cli: Cli) -> OpResult<()> {
         }
         Command::Create(CreateCommand::Realm(args)) => realms::create(&host, &args).await,
         Command::Create(CreateCommand::RegistryCredential(args)) => {
-            credentials::create(&host, &args)
+            credentials::create(&host, &args).await
         }
         Command::Delete(DeleteCommand::Realm(args)) => realms::delete(&host, &args).await,
         Command::Delete(DeleteCommand::RegistryCredential(args)) => {
-            credentials::delete(&host, &args)
+            credentials::delete(&host, &args).await
         }
         Command::Top(args) => top::run(&host, &args).await,
         Command::Completions { .. } => unreachable!("handled above"),

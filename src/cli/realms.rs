@@ -4,27 +4,48 @@ use super::output::{dash, format_cpu_time, print_structured, write_stdout, Forma
 use crate::cgroup::Limit;
 use crate::model::names::parse_label;
 use crate::model::units::{format_age, format_bytes};
-use crate::ops::create::{create_realm, CreateRequest};
-use crate::ops::delete::{check_plan, execute_delete, plan_delete, DeleteOptions, DeletePlan};
+use crate::ops::create::CreateRequest;
+use crate::ops::daemon::{route, Kukeond, Route};
+use crate::ops::delete::{check_plan, plan_delete, DeleteOptions, DeletePlan};
 use crate::ops::realms::{describe_realm, list_realms, RealmList, RealmSummary, LIST_API_VERSION};
+use crate::ops::via_daemon::{create_realm_routed, delete_realm_routed};
 use crate::ops::{Host, OpError, OpResult};
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 pub async fn get_realms(host: &Host, format: Format) -> OpResult<()> {
-    let rt = host.runtime().await?;
-    let items = list_realms(host, &rt).await?;
+    // kukeond is asked alongside (not after) containerd, and only for the
+    // outputs that show it: a hung daemon never slows a plain table.
+    let ask = format != Format::Table;
+    let (listed, daemon) = tokio::join!(
+        async {
+            let rt = host.runtime().await?;
+            list_realms(host, &rt).await
+        },
+        async {
+            match ask {
+                true => Some(crate::ops::daemon::probe(host).await.0),
+                false => None,
+            }
+        }
+    );
+    let items = listed?;
     match format {
         Format::Json | Format::Yaml => print_structured(
             &RealmList {
                 api_version: LIST_API_VERSION,
                 kind: "RealmList",
                 items,
+                daemon,
             },
             format,
         ),
         Format::Table | Format::Wide => {
+            // On stderr, like the warnings: stdout stays the table scripts parse.
+            if let Some(daemon) = &daemon {
+                eprint!("{}", daemon_line(daemon));
+            }
             if items.is_empty() {
                 return write_stdout("No realms found.\n");
             }
@@ -59,6 +80,26 @@ pub async fn get_realms(host: &Host, format: Format) -> OpResult<()> {
             Ok(())
         }
     }
+}
+
+/// `-o wide`'s daemon line: kukeond's state and where changes go.
+fn daemon_line(d: &crate::ops::daemon::DaemonStatus) -> String {
+    use crate::ops::daemon::Mutations;
+    let goes = match d.mutations {
+        Mutations::Daemon => "changes go through it",
+        Mutations::Direct => "changes are made directly",
+        Mutations::Refused => "changes are refused until it answers",
+    };
+    let detail = d
+        .detail
+        .as_deref()
+        .map(|t| format!(": {t}"))
+        .unwrap_or_default();
+    format!(
+        "daemon: {} at {}{detail} ({goes})\n",
+        d.label(),
+        super::output::inert(d.socket.as_deref().unwrap_or(&d.host))
+    )
 }
 
 fn realm_row(r: &RealmSummary, wide: bool) -> Vec<String> {
@@ -125,6 +166,9 @@ pub struct CreateArgs {
     /// Label as key=value; repeatable
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// With --direct: create directly even though kukeond answers
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
@@ -140,8 +184,15 @@ pub async fn create(host: &Host, args: &CreateArgs) -> OpResult<()> {
     };
     // Validate before connecting, so bad input never waits on containerd.
     crate::ops::create::check_request(host, &req)?;
-    let rt = host.runtime().await?;
-    let report = create_realm(host, &rt, &req, &mut |step| {
+    let route = route(host, args.force).await?;
+    let rt = match &route {
+        Route::Direct => Some(host.runtime().await?),
+        Route::Daemon(d) => {
+            println!("{}", through(d));
+            None
+        }
+    };
+    let report = create_realm_routed(host, &route, rt.as_ref(), &req, &mut |step| {
         println!(
             "{:<10} {:<16} {}",
             step.step,
@@ -179,7 +230,7 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub yes: bool,
-    /// Allow deleting the system realm
+    /// Allow deleting the system realm; sent to kukeond as Force; with --direct, act directly even though kukeond answers
     #[arg(long)]
     pub force: bool,
     /// Time a task has to exit after SIGTERM before SIGKILL
@@ -206,6 +257,12 @@ pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
     }
     let rt = host.runtime().await?;
     let plan = plan_delete(host, &rt, &args.name).await?;
+    // Where the delete goes is decided (and refused) before the plan is
+    // shown; a dry run only shows it.
+    let route = match args.dry_run {
+        true => Route::Direct,
+        false => route(host, args.force).await?,
+    };
     if args.dry_run {
         return match args.output {
             Format::Json | Format::Yaml => print_structured(&plan, args.output),
@@ -220,7 +277,10 @@ pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
     if !args.yes {
         confirm(&plan)?;
     }
-    execute_delete(host, &rt, &plan, &opts, &mut |step| {
+    if let Route::Daemon(d) = &route {
+        println!("{}", through(d));
+    }
+    delete_realm_routed(host, &route, &rt, &plan, &opts, &mut |step| {
         println!(
             "{:<11} removed {:<5} {}",
             step.step,
@@ -231,6 +291,15 @@ pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
     .await?;
     println!("realm {:?} deleted", args.name);
     Ok(())
+}
+
+/// The first line of a change made through kukeond.
+pub fn through(d: &Kukeond) -> String {
+    format!(
+        "through kukeond {} at {}",
+        super::output::inert(&d.version),
+        super::output::inert(&d.socket.display().to_string())
+    )
 }
 
 /// Asks for the realm name on a terminal; refuses without one.

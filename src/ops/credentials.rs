@@ -12,6 +12,9 @@ use serde::Serialize;
 pub enum CredentialChange {
     Added,
     Updated,
+    /// Kukeon's layout keys an entry by server alone: an entry for the
+    /// server with another username was replaced.
+    Replaced,
 }
 
 /// A credential as shown: the password is the mask unless revealed.
@@ -36,7 +39,10 @@ impl std::fmt::Debug for CredentialView {
 }
 
 /// Adds a credential, or replaces the password of the entry with the same
-/// server and username.
+/// server and username. On Kukeon's layout the key is the server alone, as
+/// Kukeon's own `kuke create registry-credential` (and the daemon path,
+/// `ops::via_daemon`) has it: an entry for the server with another username
+/// is replaced, username and password.
 pub fn upsert_credential(
     host: &Host,
     realm: &str,
@@ -51,15 +57,22 @@ pub fn upsert_credential(
             "the password is empty; pipe it with --password-stdin or give --from-file with a non-empty file",
         ));
     }
+    let by_server = host.store.layout() == crate::store::realms::Layout::Kukeon;
     modify_record(host, realm, |doc| {
         let creds = &mut doc.spec.registry_credentials;
         match creds
             .iter_mut()
-            .find(|c| c.server() == server && c.username == username)
+            .find(|c| c.server() == server && (by_server || c.username == username))
         {
             Some(existing) => {
+                let change = if existing.username == username {
+                    CredentialChange::Updated
+                } else {
+                    CredentialChange::Replaced
+                };
+                existing.username = username.to_string();
                 existing.password = password.to_string();
-                Ok(CredentialChange::Updated)
+                Ok(change)
             }
             None => {
                 creds.push(RegistryCredential {

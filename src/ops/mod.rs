@@ -4,10 +4,12 @@
 
 pub mod create;
 pub mod credentials;
+pub mod daemon;
 pub mod delete;
 pub mod error;
 pub mod realms;
 pub mod usage;
+pub mod via_daemon;
 pub mod workloads;
 
 pub use error::{ErrorKind, OpError, OpResult};
@@ -32,6 +34,8 @@ pub struct Host {
     pub cgroups: Cgroups,
     /// Resolved from the flag, the Kukeon instance file, or the default.
     pub cgroup_root: String,
+    /// Where kukeond listens and whether `--direct` was asked for.
+    pub daemon: daemon::DaemonSettings,
 }
 
 impl Host {
@@ -61,6 +65,7 @@ impl Host {
             cgroups,
             settings,
             cgroup_root,
+            daemon: daemon::DaemonSettings::default(),
         })
     }
 
@@ -141,6 +146,9 @@ pub struct HostInfo {
     pub containerd_socket: String,
     pub containerd_version: Option<String>,
     pub cgroup: String,
+    /// kukeond as last asked (None: not asked yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<daemon::DaemonStatus>,
 }
 
 /// The host's fixed facts; `containerd_version` is filled in once connected.
@@ -150,6 +158,7 @@ pub fn host_info(host: &Host) -> HostInfo {
         containerd_socket: host.settings.containerd_socket.display().to_string(),
         containerd_version: None,
         cgroup: host.cgroups.mounts().describe(),
+        daemon: None,
     }
 }
 

@@ -61,6 +61,9 @@ pub struct RealmList {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub items: Vec<RealmSummary>,
+    /// kukeond's state and where changes go (additive; absent when not asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<super::daemon::DaemonStatus>,
 }
 
 pub const LIST_API_VERSION: &str = "kuke-tui/v1";

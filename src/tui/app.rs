@@ -811,6 +811,7 @@ mod tests {
                 containerd_socket: "/run/containerd/containerd.sock".into(),
                 containerd_version: None,
                 cgroup: "v2".into(),
+                daemon: None,
             },
             connection: Connection::Connected,
             realms: names.iter().map(|n| row(n)).collect(),

@@ -10,15 +10,16 @@
 //! which keeps an idle console nearly free.
 
 use super::snapshot::{Connection, DetailData, Message, RealmRow, Request, Snapshot};
-use crate::ops::create::create_realm;
-use crate::ops::credentials::{
-    delete_credential, list_credentials, upsert_credential, CredentialChange,
-};
-use crate::ops::delete::{execute_delete, plan_delete, DeleteOptions};
+use crate::ops::credentials::{list_credentials, CredentialChange};
+use crate::ops::daemon::{probe, route, DaemonStatus, Route};
+use crate::ops::delete::{plan_delete, DeleteOptions};
 use crate::ops::realms::{
     age, describe_realm, list_realms_cached, local_realms, RealmSummary, RemoteCache,
 };
 use crate::ops::usage::{RealmRate, UsageSampler, UsageTarget};
+use crate::ops::via_daemon::{
+    create_realm_routed, delete_credential_routed, delete_realm_routed, upsert_credential_routed,
+};
 use crate::ops::workloads::{list_containers, list_images};
 use crate::ops::{host_info, Host, HostInfo, OpError};
 use crate::runtime::Runtime;
@@ -42,6 +43,8 @@ const REMOTE_EVERY: Duration = Duration::from_secs(60);
 const PROBE_AFTER: Duration = Duration::from_secs(5);
 /// How long a task gets after SIGTERM when the console cascades.
 const DELETE_GRACE: Duration = Duration::from_secs(10);
+/// kukeond is asked (Ping) this often for the header, and after each change.
+const DAEMON_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the collector on the current tokio runtime.
 pub fn spawn(
@@ -66,6 +69,8 @@ enum Background {
     /// containerd reported something in this namespace (None: in any, or
     /// the stream broke): re-read soon.
     Event(Option<String>),
+    /// kukeond's answer to Ping.
+    Daemon(DaemonStatus),
 }
 
 struct Collector {
@@ -115,6 +120,11 @@ struct Collector {
     error: Option<String>,
     /// Run path, socket and cgroup description: fixed for the session.
     host_info: HostInfo,
+    /// kukeond as last asked, for the header.
+    daemon: Option<DaemonStatus>,
+    /// When kukeond was last asked; None asks at the next tick.
+    daemon_asked: Option<Instant>,
+    daemon_in_flight: bool,
 }
 
 impl Collector {
@@ -157,6 +167,9 @@ impl Collector {
             error: None,
             host_info: host_info(&host),
             host,
+            daemon: None,
+            daemon_asked: None,
+            daemon_in_flight: false,
         }
     }
 
@@ -183,6 +196,11 @@ impl Collector {
                         }
                     }
                     Background::Probe(result) => self.on_probe(result).await,
+                    Background::Daemon(status) => {
+                        self.daemon_in_flight = false;
+                        self.daemon = Some(status);
+                        self.publish().await;
+                    }
                     Background::Connected(result) => self.on_connected(result).await,
                     Background::Remote(result, cache) => {
                         self.remote_cache = cache;
@@ -206,6 +224,7 @@ impl Collector {
                         self.collect_detail();
                     }
                     Some(Request::RefreshNow) => {
+                        self.daemon_asked = None;
                         self.remote_read = None;
                         self.full_read = true;
                         self.tick().await;
@@ -229,6 +248,13 @@ impl Collector {
         self.stamps = stamps;
         if self.runtime.is_none() && !self.connecting && Instant::now() >= self.next_attempt {
             self.connect();
+        }
+        if !self.daemon_in_flight
+            && self
+                .daemon_asked
+                .is_none_or(|at| at.elapsed() >= DAEMON_EVERY)
+        {
+            self.ask_daemon();
         }
         let safety_net = self
             .remote_read
@@ -259,6 +285,18 @@ impl Collector {
             .collect();
         self.publish().await;
         self.collect_detail();
+    }
+
+    /// Pings kukeond in the background (bounded by --timeout) for the header.
+    fn ask_daemon(&mut self) {
+        self.daemon_in_flight = true;
+        self.daemon_asked = Some(Instant::now());
+        let host = self.host.clone();
+        let done = self.background.clone();
+        tokio::spawn(async move {
+            let (status, _) = probe(&host).await;
+            let _ = done.send(Background::Daemon(status));
+        });
     }
 
     fn connect(&mut self) {
@@ -425,6 +463,7 @@ impl Collector {
         let snapshot = Snapshot {
             host: HostInfo {
                 containerd_version: self.version.clone(),
+                daemon: self.daemon.clone(),
                 ..self.host_info.clone()
             },
             connection: self.connection.clone(),
@@ -531,17 +570,21 @@ impl Collector {
             let need_rt = || runtime.clone().ok_or_else(|| offline.clone());
             match request {
                 Request::Create(req) => {
-                    let result = match need_rt() {
-                        Err(e) => Err(e),
-                        Ok(rt) => {
-                            let ui = to_ui.clone();
-                            create_realm(&host, &rt, &req, &mut |step| {
-                                let _ = ui.send(Message::CreateStep(step.clone()));
-                            })
-                            .await
-                            .map_err(|e| e.message)
+                    let ui = to_ui.clone();
+                    let result = async {
+                        // The same routing as the CLI: kukeond when it owns
+                        // the run path and answers, else direct.
+                        let route = route(&host, false).await?;
+                        if matches!(route, Route::Direct) && runtime.is_none() {
+                            return Err(OpError::failed(offline.clone()));
                         }
-                    };
+                        create_realm_routed(&host, &route, runtime.as_ref(), &req, &mut |step| {
+                            let _ = ui.send(Message::CreateStep(step.clone()));
+                        })
+                        .await
+                    }
+                    .await
+                    .map_err(|e| e.message);
                     let _ = to_ui.send(Message::CreateDone(result));
                 }
                 Request::PlanDelete(realm) => {
@@ -568,9 +611,13 @@ impl Collector {
                                 grace: DELETE_GRACE,
                             };
                             let ui = to_ui.clone();
-                            execute_delete(&host, &rt, &plan, &opts, &mut |step| {
-                                let _ = ui.send(Message::DeleteStep(step.clone()));
-                            })
+                            async {
+                                let route = route(&host, false).await?;
+                                delete_realm_routed(&host, &route, &rt, &plan, &opts, &mut |step| {
+                                    let _ = ui.send(Message::DeleteStep(step.clone()));
+                                })
+                                .await
+                            }
                             .await
                             .map(|_| ())
                             .map_err(|e| e.message)
@@ -584,15 +631,28 @@ impl Collector {
                     username,
                     password,
                 } => {
-                    let result = upsert_credential(&host, &realm, &server, &username, &password.0)
-                        .map(|change| {
-                            let verb = match change {
-                                CredentialChange::Added => "added",
-                                CredentialChange::Updated => "updated",
-                            };
-                            format!("credential for {server} ({username}) {verb}")
-                        })
-                        .map_err(|e: OpError| e.message);
+                    let result = async {
+                        let route = route(&host, false).await?;
+                        upsert_credential_routed(
+                            &host,
+                            &route,
+                            &realm,
+                            &server,
+                            &username,
+                            &password.0,
+                        )
+                        .await
+                    }
+                    .await
+                    .map(|change| {
+                        let verb = match change {
+                            CredentialChange::Added => "added",
+                            CredentialChange::Updated => "updated",
+                            CredentialChange::Replaced => "replaced the server's entry",
+                        };
+                        format!("credential for {server} ({username}) {verb}")
+                    })
+                    .map_err(|e: OpError| e.message);
                     let _ = to_ui.send(Message::CredentialDone(result));
                 }
                 Request::DeleteCredential {
@@ -600,9 +660,14 @@ impl Collector {
                     server,
                     username,
                 } => {
-                    let result = delete_credential(&host, &realm, &server, Some(&username))
-                        .map(|n| format!("removed {n} credential(s) for {server} ({username})"))
-                        .map_err(|e| e.message);
+                    let result = async {
+                        let route = route(&host, false).await?;
+                        delete_credential_routed(&host, &route, &realm, &server, Some(&username))
+                            .await
+                    }
+                    .await
+                    .map(|n| format!("removed {n} credential(s) for {server} ({username})"))
+                    .map_err(|e| e.message);
                     let _ = to_ui.send(Message::CredentialDone(result));
                 }
                 Request::SetInterval(_) | Request::Focus(_) | Request::RefreshNow => {}

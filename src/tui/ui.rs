@@ -96,6 +96,16 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             humantime::format_duration(app.interval)
         )),
     ];
+    // kukeond once asked: `kukeond v0.6.1`, `no daemon`, `kukeond not answering`.
+    if let Some(daemon) = app.snapshot.as_ref().and_then(|s| s.host.daemon.as_ref()) {
+        use crate::ops::daemon::DaemonState;
+        let style = match daemon.state {
+            DaemonState::Answering => theme.ok(),
+            DaemonState::Absent => theme.dim(),
+            _ => theme.warn(),
+        };
+        first.push(Span::styled(format!("  {}", inert(&daemon.label())), style));
+    }
     if app.options.readonly {
         first.push(Span::styled("  READ-ONLY", theme.warn()));
     }

@@ -18,6 +18,7 @@
 //! /run/containerd/runc/<ns>); drop removes the ones that are provably ours.
 #![allow(dead_code)]
 
+pub mod kukeond;
 pub mod pane;
 
 use std::collections::BTreeSet;
@@ -358,8 +359,20 @@ impl Harness {
         };
         c.env("KUKEON_RUN_PATH", &self.run_path)
             .env("KUKEON_CONTAINERD_SOCKET", &self.socket)
-            .env("KUKEON_CGROUP_ROOT", &self.cgroup_root);
+            .env("KUKEON_CGROUP_ROOT", &self.cgroup_root)
+            .env("KUKEON_HOST", self.daemon_host());
         c
+    }
+
+    /// Where the binary under test looks for kukeond: a private socket in
+    /// the harness dir (absent unless a test starts the peer there), never
+    /// the host's /run/kukeon.
+    pub fn daemon_socket(&self) -> PathBuf {
+        self.dir.join("kukeond.sock")
+    }
+
+    pub fn daemon_host(&self) -> String {
+        format!("unix://{}", self.daemon_socket().display())
     }
 
     /// `kuke-tui <args>` to completion with stdin closed (a hang fails the
@@ -398,7 +411,8 @@ impl Harness {
         c.args(["-qec", &cmdline, "/dev/null"])
             .env("KUKEON_RUN_PATH", &self.run_path)
             .env("KUKEON_CONTAINERD_SOCKET", &self.socket)
-            .env("KUKEON_CGROUP_ROOT", &self.cgroup_root);
+            .env("KUKEON_CGROUP_ROOT", &self.cgroup_root)
+            .env("KUKEON_HOST", self.daemon_host());
         run_cmd(c, Some(&format!("{answer}\n")))
     }
 

@@ -46,6 +46,7 @@ impl Pane {
                 sh_quote(&containerd.to_string_lossy())
             ),
             format!("KUKEON_CGROUP_ROOT={}", sh_quote(&h.cgroup_root)),
+            format!("KUKEON_HOST={}", sh_quote(&h.daemon_host())),
             "TERM=xterm-256color".to_string(),
             "sh -c".to_string(),
             sh_quote(r#""$0" "$@"; echo EXITED:$?; sleep 60"#),
