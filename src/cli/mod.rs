@@ -2,6 +2,7 @@
 //! `top` and `completions`. Every command calls `ops` and only formats.
 
 pub mod credentials;
+pub mod network;
 pub mod output;
 pub mod realms;
 pub mod top;
@@ -66,6 +67,8 @@ pub struct GlobalArgs {
     /// Bound on each containerd call (e.g. 5s, 500ms)
     #[arg(long, global = true, env = "KUKEON_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub cni: network::CniArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +157,7 @@ impl GlobalArgs {
             cgroup_root: self.cgroup_root.clone(),
             layout: self.layout,
             timeout: self.timeout,
+            network: self.cni.settings(),
         }
     }
 }

@@ -280,6 +280,15 @@ pub fn render_plan(plan: &DeletePlan) -> String {
         }
     };
     section("spaces", plan.spaces.clone());
+    for n in &plan.networks {
+        section(
+            &format!("space network {} (space {})", n.network, n.space),
+            n.objects(),
+        );
+        if !n.would_remain.is_empty() {
+            section("  would remain (needs --force)", n.would_remain.clone());
+        }
+    }
     section(
         "tasks",
         plan.tasks

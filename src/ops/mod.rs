@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod delete;
 pub mod error;
 pub mod realms;
+pub mod space_network;
 pub mod usage;
 pub mod workloads;
 

@@ -252,6 +252,20 @@ impl DeleteDialog {
                         c.objects.len()
                     )));
                 }
+                if !plan.networks.is_empty() {
+                    let objects: usize = plan.networks.iter().map(|n| n.count()).sum();
+                    lines.push(Line::from(format!(
+                        "        and {objects} object(s) of {} space network(s) first",
+                        plan.networks.len()
+                    )));
+                }
+                let remains: usize = plan.networks.iter().map(|n| n.would_remain.len()).sum();
+                if remains > 0 {
+                    lines.push(Line::from(Span::styled(
+                        format!("{remains} network object(s) would remain (no plugins/iptables)"),
+                        theme.warn(),
+                    )));
+                }
                 lines.push(Line::from(""));
                 lines.push(Line::from(
                     "To confirm, type the realm name and press Enter (Esc cancels):",
@@ -339,6 +353,7 @@ mod tests {
             cgroup_dirs: vec![format!("/sys/fs/cgroup/kukeon/{realm}").into()],
             files: vec![format!("/opt/kukeon/{realm}/realm.yaml").into()],
             companion: None,
+            networks: Vec::new(),
         })
     }
 
