@@ -211,10 +211,6 @@ impl SpaceNetwork {
             + self.cache_entries.len()
             + self.subnet_allocation.iter().count()
     }
-
-    fn has_state(&self) -> bool {
-        self.count() > 0
-    }
 }
 
 /// The tools found on this host.
@@ -241,7 +237,18 @@ pub fn plan_space(
     space_dir: &Path,
     tasks: &[LiveTask],
 ) -> SpaceNetwork {
-    let tools = Tools::find();
+    plan_with(&Tools::find(), s, bound, realm, space, space_dir, tasks)
+}
+
+fn plan_with(
+    tools: &Tools,
+    s: &NetworkSettings,
+    bound: Duration,
+    realm: &str,
+    space: &str,
+    space_dir: &Path,
+    tasks: &[LiveTask],
+) -> SpaceNetwork {
     let network = network_name(realm, space);
     let mut plan = SpaceNetwork {
         space: space.into(),
@@ -361,10 +368,29 @@ pub fn plan_space(
         }
     }
 
+    plan.subnet_allocation = subnet::allocation(space_dir).map(|(path, subnet)| {
+        plan.subnet = subnet;
+        path
+    });
+    // Nothing of this network on disk: no link or rule is looked for (so a
+    // space without a network never has iptables consulted). A teardown
+    // removes the links and rules before the last of these files, so a
+    // rerun after a failure still gets here.
+    if plan.count() == 0 {
+        return plan;
+    }
+
     // Bridges: named by the conflists, else Kukeon's derived name.
-    let mut names: Vec<String> = confs.iter().filter_map(|c| c.bridge()).collect();
-    names.push(kukeon_bridge_name(&network));
-    names.dedup();
+    let mut names: Vec<String> = Vec::new();
+    for name in confs
+        .iter()
+        .filter_map(|c| c.bridge())
+        .chain([kukeon_bridge_name(&network)])
+    {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     let named: Vec<String> = confs.iter().filter_map(|c| c.bridge()).collect();
     for name in names.into_iter().filter(|n| link::valid_name(n)) {
         match &tools.ip {
@@ -382,11 +408,6 @@ pub fn plan_space(
         }
     }
 
-    plan.subnet_allocation = subnet::allocation(space_dir).map(|(path, subnet)| {
-        plan.subnet = subnet;
-        path
-    });
-
     // Egress.
     match &tools.iptables {
         Some(iptables) => match egress::find(iptables, &plan.chain_name, bound) {
@@ -399,12 +420,11 @@ pub fn plan_space(
                 plan.chain_name
             )),
         },
-        None if plan.has_state() => plan.would_remain.push(format!(
+        None => plan.would_remain.push(format!(
             "egress chain {} and its dispatch rule in {}, if present (iptables not found; install iptables)",
             plan.chain_name,
             egress::MASTER_CHAIN
         )),
-        None => {}
     }
     plan
 }
@@ -619,7 +639,41 @@ mod tests {
             cache_dir: root.path().join("cache"),
             ipam_dir: ipam_dir.clone(),
         };
-        let plan = plan_space(&s, Duration::from_secs(5), "beta", "s1", &space_dir, &[]);
+        // No tools: nothing on the host is asked, and the plan says what
+        // would remain.
+        let none = Tools {
+            ip: None,
+            iptables: None,
+        };
+        let plan = plan_with(
+            &none,
+            &s,
+            Duration::from_secs(5),
+            "beta",
+            "s1",
+            &space_dir,
+            &[],
+        );
+        assert_eq!(plan.would_remain.len(), 2, "{:?}", plan.would_remain);
+        assert!(
+            plan.would_remain[0].contains("bridge kt-none-0")
+                && plan.would_remain[0].contains("iproute2")
+        );
+        assert!(
+            plan.would_remain[1].contains(&egress::chain_name("beta", "s1"))
+                && plan.would_remain[1].contains("iptables not found")
+        );
+        // Its teardown refuses unless forced, and then removes the files.
+        let mut steps = Vec::new();
+        let err = teardown_space(&s, Duration::from_secs(5), &plan, false, &mut |st| {
+            steps.push(st)
+        })
+        .unwrap_err();
+        assert!(
+            err.contains("would leave bridge kt-none-0") && err.contains("1 more"),
+            "{err}"
+        );
+        assert!(steps.is_empty() && space_dir.join("network.json").exists());
         assert_eq!(plan.conflists, [space_dir.join("network.conflist")]);
         assert_eq!(plan.ipam.len(), 1);
         assert_eq!(plan.ipam[0].path, ipam_dir.join("beta-s1"));
@@ -628,5 +682,12 @@ mod tests {
         assert!(plan.attachments.is_empty());
         let lines = plan.objects();
         assert!(lines.iter().any(|l| l.starts_with("subnet ")), "{lines:?}");
+
+        // An empty space folder: nothing to find, no tool consulted.
+        let empty = root.path().join("data/beta/s2");
+        std::fs::create_dir_all(&empty).unwrap();
+        let plan = plan_with(&none, &s, Duration::from_secs(5), "beta", "s2", &empty, &[]);
+        assert_eq!(plan.count(), 0);
+        assert!(plan.would_remain.is_empty());
     }
 }
