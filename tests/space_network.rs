@@ -204,16 +204,23 @@ struct Space {
 /// Writes the space record, the conflist (in the space folder, and in the
 /// CNI conf dir when `in_conf_dir`), `network.json`, the bridge, the egress
 /// chain with its dispatch rule; `data_dir` sets `ipam.dataDir`.
-fn make_space(
-    h: &Harness,
-    ns: &Netns,
-    cni: &Cni,
-    realm: &str,
-    space: &str,
+/// Where a space's network state goes.
+struct Shape {
+    /// `10.88.<octet>.0/24`.
     octet: u8,
+    /// The conflist sets `ipam.dataDir` (else host-local's state is looked
+    /// for under `KUKEON_CNI_IPAM_DIR`).
     data_dir: bool,
+    /// A copy of the conflist in the CNI conf dir too.
     in_conf_dir: bool,
-) -> Space {
+}
+
+fn make_space(h: &Harness, ns: &Netns, cni: &Cni, realm: &str, space: &str, shape: Shape) -> Space {
+    let Shape {
+        octet,
+        data_dir,
+        in_conf_dir,
+    } = shape;
     let network = format!("{realm}-{space}");
     let bridge = bridge_of(&network);
     let dir = h.run_path.join("data").join(realm).join(space);
@@ -413,8 +420,30 @@ fn seed(h: &Harness, ns: &Netns, cni: &Cni, realm: &str) -> Seeded {
     kuke_ok(h, ns, cni, &["create", "realm", realm]);
     let rns = format!("{realm}.{SUFFIX}");
     h.import_image(&rns);
-    let s1 = make_space(h, ns, cni, realm, "s1", 41, true, false);
-    let s2 = make_space(h, ns, cni, realm, "s2", 42, false, true);
+    let s1 = make_space(
+        h,
+        ns,
+        cni,
+        realm,
+        "s1",
+        Shape {
+            octet: 41,
+            data_dir: true,
+            in_conf_dir: false,
+        },
+    );
+    let s2 = make_space(
+        h,
+        ns,
+        cni,
+        realm,
+        "s2",
+        Shape {
+            octet: 42,
+            data_dir: false,
+            in_conf_dir: true,
+        },
+    );
     // s2's host-local state left from an earlier lease.
     fs::create_dir_all(&s2.ipam).unwrap();
     fs::write(s2.ipam.join("last_reserved_ip.0"), "10.88.42.5").unwrap();
@@ -803,8 +832,30 @@ fn deleting_beta_leaves_beta_x_alone() {
     kuke_ok(&h, &ns, &cni, &["create", "realm", "beta"]);
     kuke_ok(&h, &ns, &cni, &["create", "realm", "beta-x"]);
     // Both networks' IPAM state in the same directory.
-    let beta = make_space(&h, &ns, &cni, "beta", "s1", 51, true, true);
-    let other = make_space(&h, &ns, &cni, "beta-x", "s1", 52, true, true);
+    let beta = make_space(
+        &h,
+        &ns,
+        &cni,
+        "beta",
+        "s1",
+        Shape {
+            octet: 51,
+            data_dir: true,
+            in_conf_dir: true,
+        },
+    );
+    let other = make_space(
+        &h,
+        &ns,
+        &cni,
+        "beta-x",
+        "s1",
+        Shape {
+            octet: 52,
+            data_dir: true,
+            in_conf_dir: true,
+        },
+    );
     // Each attached through a namespace of the test's own.
     let c1 = Netns::new();
     let c2 = Netns::new();

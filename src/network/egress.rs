@@ -27,25 +27,25 @@ pub struct Found {
 }
 
 pub fn find(iptables: &Path, chain: &str, bound: Duration) -> Result<Found, String> {
-    let mut found = Found::default();
-    let master = exec::run(iptables, &["-w", "-S", MASTER_CHAIN], &[], None, bound)?;
-    if master.ok {
-        found.dispatch = master
+    // The whole filter table in one listing: `-S <chain>` on a missing
+    // chain says "incompatible" rather than "no chain" on some nf_tables
+    // builds, so a per-chain listing cannot tell absent from broken.
+    let all = exec::run(iptables, &["-w", "-S"], &[], None, bound)?;
+    if !all.ok {
+        return Err(format!("iptables -S: {}", all.said()));
+    }
+    Ok(Found {
+        chain: all
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["-N", chain]),
+        dispatch: all
             .stdout
             .lines()
             .filter(|l| jumps_to(l, chain))
             .map(|l| l.trim().to_string())
-            .collect();
-    } else if !is_no_chain(&master) {
-        return Err(format!("iptables -S {MASTER_CHAIN}: {}", master.said()));
-    }
-    let own = exec::run(iptables, &["-w", "-S", chain], &[], None, bound)?;
-    if own.ok {
-        found.chain = true;
-    } else if !is_no_chain(&own) {
-        return Err(format!("iptables -S {chain}: {}", own.said()));
-    }
-    Ok(found)
+            .collect(),
+    })
 }
 
 /// Deletes the dispatch rules, then flushes and deletes the chain. Returns

@@ -495,9 +495,10 @@ pub fn teardown_space(
     ));
 
     // 2. Egress chain and its dispatch rules.
+    let present = plan.egress_chain.is_some() || !plan.dispatch_rules.is_empty();
     let removed = match &tools.iptables {
-        Some(iptables) => egress::remove(iptables, &plan.chain_name, bound)?,
-        None => 0,
+        Some(iptables) if present => egress::remove(iptables, &plan.chain_name, bound)?,
+        _ => 0,
     };
     done((
         "egress",
