@@ -187,7 +187,7 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
             })
             .collect();
     }
-    plan.networks = space_network::plan_networks(host, name, &live);
+    plan.networks = space_network::plan_networks(host, name, live).await?;
     Ok(plan)
 }
 

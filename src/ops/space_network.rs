@@ -37,26 +37,31 @@ pub fn live_tasks(tasks: &[TaskInfo], containers: &[ContainerInfo]) -> Vec<LiveT
 }
 
 /// Every space's network objects (Kukeon's layout only: the documented
-/// layout has no space networks).
-pub fn plan_networks(host: &Host, realm: &str, tasks: &[LiveTask]) -> Vec<SpaceNetwork> {
+/// layout has no space networks). The tools run on a blocking thread, off
+/// the async workers the console shares.
+pub async fn plan_networks(
+    host: &Host,
+    realm: &str,
+    tasks: Vec<LiveTask>,
+) -> OpResult<Vec<SpaceNetwork>> {
     if host.store.layout() != Layout::Kukeon || host.store.linked_dir(realm).is_some() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let dir = host.store.realm_dir(realm);
-    host.store
-        .spaces(realm)
-        .iter()
-        .map(|space| {
-            network::plan_space(
-                &host.settings.network,
-                host.settings.timeout,
-                realm,
-                space,
-                &dir.join(space),
-                tasks,
-            )
-        })
-        .collect()
+    let spaces = host.store.spaces(realm);
+    let settings = host.settings.network.clone();
+    let bound = host.settings.timeout;
+    let realm = realm.to_string();
+    tokio::task::spawn_blocking(move || {
+        spaces
+            .iter()
+            .map(|space| {
+                network::plan_space(&settings, bound, &realm, space, &dir.join(space), &tasks)
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| OpError::failed(format!("space network planning stopped: {e}")))
 }
 
 /// Refuses a cascade that would leave network objects behind, unless forced.
@@ -98,24 +103,29 @@ pub async fn teardown_networks(
     } else {
         Vec::new()
     };
-    for fresh in plan_networks(host, &plan.realm, &tasks) {
-        network::teardown_space(
-            &host.settings.network,
-            host.settings.timeout,
-            &fresh,
-            opts.force,
-            &mut |(step, removed, detail)| {
-                done(DeleteStep {
-                    step,
-                    removed,
-                    detail,
-                })
-            },
-        )
-        .map_err(|e| {
+    for fresh in plan_networks(host, &plan.realm, tasks).await? {
+        let settings = host.settings.network.clone();
+        let (bound, force) = (host.settings.timeout, opts.force);
+        let space = fresh.space.clone();
+        let (steps, result) = tokio::task::spawn_blocking(move || {
+            let mut steps = Vec::new();
+            let result =
+                network::teardown_space(&settings, bound, &fresh, force, &mut |s| steps.push(s));
+            (steps, result)
+        })
+        .await
+        .map_err(|e| OpError::failed(format!("space network teardown stopped: {e}")))?;
+        for (step, removed, detail) in steps {
+            done(DeleteStep {
+                step,
+                removed,
+                detail,
+            });
+        }
+        result.map_err(|e| {
             OpError::failed(format!(
-                "delete realm {:?} failed at step network of space {:?}: {e}; run the same command again to finish",
-                plan.realm, fresh.space
+                "delete realm {:?} failed at step network of space {space:?}: {e}; run the same command again to finish",
+                plan.realm
             ))
         })?;
     }
