@@ -179,7 +179,8 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub yes: bool,
-    /// Allow deleting the system realm
+    /// Allow deleting the system realm, or a realm whose space networks cannot be
+    /// fully torn down on this host (missing CNI plugins, iptables or ip)
     #[arg(long)]
     pub force: bool,
     /// Time a task has to exit after SIGTERM before SIGKILL

@@ -539,7 +539,11 @@ pub fn teardown_space(
     for entry in state::cache_entries(&s.cache_dir, net) {
         removed += state::remove_file(&entry.path)? as usize;
     }
-    done(("cni-cache", removed, format!("{net}: libcni results")));
+    done((
+        "cni-cache",
+        removed,
+        format!("{net}: libcni results left after the DEL"),
+    ));
 
     // 5. The subnet allocation.
     let removed = match &plan.subnet_allocation {
