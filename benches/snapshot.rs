@@ -110,6 +110,7 @@ fn main() {
         cgroup_root: std::env::var("KUKEON_CGROUP_ROOT").ok(),
         layout: None,
         timeout: Duration::from_secs(10),
+        network: Default::default(),
     };
     // The console's own runtime shape (src/main.rs).
     let tokio = tokio::runtime::Builder::new_multi_thread()

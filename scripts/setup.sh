@@ -9,6 +9,8 @@
 #   tar, coreutils                                      scripts/build-test-image.sh
 #   tmux                                                the console's end-to-end test, scripts/screenshots.sh
 #   golang-go                                           the kukeonv1 peer of tests/daemon_mode.rs (Go's net/rpc)
+#   containernetworking-plugins, iproute2, iptables,    tests/space_network.rs (real CNI plugins in
+#   util-linux (unshare, nsenter)                       /usr/lib/cni, bridges and chains in a test netns)
 #
 # Idempotent and fast when everything is present (no apt at all then).
 # Never starts, stops or configures any daemon: the host containerd
@@ -46,6 +48,12 @@ have tmux || missing+=(tmux)
 have go || missing+=(golang-go)
 # strace shows tests/secrets.rs how the record's temp file is created (mode 0600 from the start).
 have strace || missing+=(strace)
+# Space networks: the real CNI plugins, ip and iptables (tests/space_network.rs).
+[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] \
+    || missing+=(containernetworking-plugins)
+have ip || missing+=(iproute2)
+have iptables || missing+=(iptables)
+{ have unshare && have nsenter; } || missing+=(util-linux)
 for c in sha256sum stat printf mktemp; do
     if ! have "$c"; then missing+=(coreutils); break; fi
 done
@@ -84,8 +92,9 @@ apt-get install -y -qq --no-install-recommends \
 
 # Verify.
 fail=0
-for c in containerd ctr containerd-shim-runc-v2 runc protoc gcc tar sha256sum; do
+for c in containerd ctr containerd-shim-runc-v2 runc protoc gcc tar sha256sum ip iptables unshare nsenter; do
     have "$c" || { echo "setup: still missing: $c" >&2; fail=1; }
 done
 [ -x /bin/busybox ] || { echo "setup: still missing: /bin/busybox" >&2; fail=1; }
+[ -x /usr/lib/cni/bridge ] || { echo "setup: still missing: /usr/lib/cni/bridge" >&2; fail=1; }
 exit "$fail"

@@ -7,6 +7,7 @@ pub mod cgroup;
 pub mod cli;
 pub mod daemon;
 pub mod model;
+pub mod network;
 pub mod ops;
 pub mod runtime;
 pub mod settings;

@@ -16,6 +16,8 @@ pub struct HostSettings {
     pub timeout: Duration,
     /// None: detected from what is on disk.
     pub layout: Option<Layout>,
+    /// CNI plugin, config, cache and IPAM directories (space networks).
+    pub network: crate::network::NetworkSettings,
 }
 
 /// The cgroup root when nothing says otherwise.

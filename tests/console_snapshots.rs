@@ -450,6 +450,7 @@ fn cascade_plan(realm: &str) -> DeletePlan {
             PathBuf::from(format!("/opt/kukeon/{realm}")),
         ],
         companion: None,
+        networks: Vec::new(),
     }
 }
 

@@ -22,6 +22,7 @@ fn host(h: &Harness, cgroup_root: &str) -> Host {
         cgroup_root: Some(cgroup_root.to_string()),
         layout: None,
         timeout: Duration::from_secs(5),
+        network: Default::default(),
     })
     .unwrap()
 }

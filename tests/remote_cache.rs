@@ -19,6 +19,7 @@ fn host(h: &Harness) -> Host {
         cgroup_root: Some(h.cgroup_root.clone()),
         layout: None,
         timeout: Duration::from_secs(5),
+        network: Default::default(),
     })
     .unwrap()
 }

@@ -2,6 +2,7 @@
 //! `top` and `completions`. Every command calls `ops` and only formats.
 
 pub mod credentials;
+pub mod network;
 pub mod output;
 pub mod realms;
 pub mod top;
@@ -72,6 +73,8 @@ pub struct GlobalArgs {
     /// Change the host directly, not through kukeond (refused while it answers, unless --force)
     #[arg(long, global = true, visible_alias = "no-daemon")]
     pub direct: bool,
+    #[command(flatten)]
+    pub cni: network::CniArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +173,7 @@ impl GlobalArgs {
             cgroup_root: self.cgroup_root.clone(),
             layout: self.layout,
             timeout: self.timeout,
+            network: self.cni.settings(),
         }
     }
 }

@@ -230,7 +230,9 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub yes: bool,
-    /// Allow deleting the system realm; sent to kukeond as Force; with --direct, act directly even though kukeond answers
+    /// Allow deleting the system realm; sent to kukeond as Force; with --direct, act
+    /// directly even though kukeond answers; in direct mode, delete a realm whose space
+    /// networks cannot be fully torn down here (missing CNI plugins, iptables or ip)
     #[arg(long)]
     pub force: bool,
     /// Time a task has to exit after SIGTERM before SIGKILL
@@ -349,6 +351,15 @@ pub fn render_plan(plan: &DeletePlan) -> String {
         }
     };
     section("spaces", plan.spaces.clone());
+    for n in &plan.networks {
+        section(
+            &format!("space network {} (space {})", n.network, n.space),
+            n.objects(),
+        );
+        if !n.would_remain.is_empty() {
+            section("  would remain (needs --force)", n.would_remain.clone());
+        }
+    }
     section(
         "tasks",
         plan.tasks

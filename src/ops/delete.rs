@@ -8,6 +8,7 @@ use crate::cgroup::{signal_in_cgroup, Signalled};
 use crate::model::names::validate_existing_realm_name;
 use crate::model::realm::state;
 use crate::ops::realms::namespace_names;
+use crate::ops::space_network;
 use crate::runtime::{ContainerInfo, Runtime, RuntimeErrorKind, TaskInfo, TaskStatus};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -61,6 +62,9 @@ pub struct DeletePlan {
     /// BuildKit's `<namespace>_history`, drained and deleted with the realm.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub companion: Option<CompanionPlan>,
+    /// Kukeon's layout: each space's CNI network objects, torn down first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<crate::network::SpaceNetwork>,
 }
 
 /// A companion namespace and everything in it, as `kind id` lines.
@@ -154,10 +158,13 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
         files: host.store.subtree(name),
         namespace,
         cgroup_path: group,
+        networks: Vec::new(),
     };
+    let mut live = Vec::new();
     if namespace_exists {
         let ns = plan.namespace.as_str();
         let all = list_contents(rt, ns).await?;
+        live = space_network::live_tasks(&all.tasks, &all.containers);
         plan.tasks = all
             .tasks
             .into_iter()
@@ -180,6 +187,7 @@ pub async fn plan_delete(host: &Host, rt: &Runtime, name: &str) -> OpResult<Dele
             })
             .collect();
     }
+    plan.networks = space_network::plan_networks(host, name, live).await?;
     Ok(plan)
 }
 
@@ -284,7 +292,7 @@ pub fn check_plan(plan: &DeletePlan, opts: &DeleteOptions) -> OpResult<()> {
             plan.contents_summary()
         )));
     }
-    Ok(())
+    space_network::check_networks(plan, opts)
 }
 
 /// Tears the realm down in a safe order. Each step lists its objects again,
@@ -310,6 +318,10 @@ pub async fn execute_delete(
     };
 
     mark_deleting(host, name);
+    // Space networks first (Kukeon's delete_space.go order): the CNI DEL
+    // needs each task's network namespace, which dies with the task.
+    space_network::teardown_networks(host, rt, plan, opts, &mut |step| done(step, &mut steps))
+        .await?;
     let present = namespace_names(rt).await?;
     // The realm's namespace, then BuildKit's `<ns>_history` companion.
     for namespace in [ns.to_string(), history_namespace(ns)] {

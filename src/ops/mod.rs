@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod delete;
 pub mod error;
 pub mod realms;
+pub mod space_network;
 pub mod usage;
 pub mod via_daemon;
 pub mod workloads;

@@ -275,6 +275,7 @@ mod tests {
             cgroup_root: None,
             layout: None,
             timeout: Duration::from_secs(1),
+            network: Default::default(),
         })
         .unwrap();
         let write = |group: &str| {

@@ -360,7 +360,11 @@ impl Harness {
         c.env("KUKEON_RUN_PATH", &self.run_path)
             .env("KUKEON_CONTAINERD_SOCKET", &self.socket)
             .env("KUKEON_CGROUP_ROOT", &self.cgroup_root)
-            .env("KUKEON_HOST", self.daemon_host());
+            .env("KUKEON_HOST", self.daemon_host())
+            // Space networks: never the host's CNI directories.
+            .env("KUKEON_CNI_CONF_DIR", self.dir.join("cni/net.d"))
+            .env("KUKEON_CNI_CACHE_DIR", self.dir.join("cni/cache"))
+            .env("KUKEON_CNI_IPAM_DIR", self.dir.join("cni/networks"));
         c
     }
 

@@ -252,6 +252,20 @@ impl DeleteDialog {
                         c.objects.len()
                     )));
                 }
+                if !plan.networks.is_empty() {
+                    let objects: usize = plan.networks.iter().map(|n| n.count()).sum();
+                    lines.push(Line::from(format!(
+                        "        and {objects} object(s) of {} space network(s) first",
+                        plan.networks.len()
+                    )));
+                }
+                let remains: usize = plan.networks.iter().map(|n| n.would_remain.len()).sum();
+                if remains > 0 {
+                    lines.push(Line::from(Span::styled(
+                        format!("{remains} network object(s) would remain (no plugins/iptables)"),
+                        theme.warn(),
+                    )));
+                }
                 lines.push(Line::from(""));
                 lines.push(Line::from(
                     "To confirm, type the realm name and press Enter (Esc cancels):",
@@ -271,7 +285,25 @@ impl DeleteDialog {
                 }
             }
             Stage::Running { .. } | Stage::Failed { .. } | Stage::Done => {
-                for step in &self.steps {
+                // The latest steps that fit above the status and key lines
+                // (space networks add seven steps per space).
+                let reserve = match self.stage {
+                    // The error may wrap onto a few lines.
+                    Stage::Failed { .. } => 6,
+                    _ => 3,
+                };
+                let room = (inner.height as usize).saturating_sub(reserve);
+                let skip = match self.steps.len() > room {
+                    true => self.steps.len() + 1 - room.max(1),
+                    false => 0,
+                };
+                if skip > 0 {
+                    lines.push(Line::from(Span::styled(
+                        format!("✓ … {skip} earlier step(s)"),
+                        theme.dim(),
+                    )));
+                }
+                for step in self.steps.iter().skip(skip) {
                     lines.push(Line::from(Span::styled(format!("✓ {step}"), theme.ok())));
                 }
                 match &self.stage {
@@ -339,6 +371,7 @@ mod tests {
             cgroup_dirs: vec![format!("/sys/fs/cgroup/kukeon/{realm}").into()],
             files: vec![format!("/opt/kukeon/{realm}/realm.yaml").into()],
             companion: None,
+            networks: Vec::new(),
         })
     }
 
@@ -405,6 +438,38 @@ mod tests {
             matches!(request, Some(Request::Delete { cascade: true, .. })),
             "no second confirmation"
         );
+    }
+
+    #[test]
+    fn many_steps_keep_the_error_on_screen() {
+        use ratatui::{backend::TestBackend, Terminal};
+        let mut d = DeleteDialog::new("web");
+        d.on_plan(Ok(plan("web", 1)), false);
+        d.paste("web");
+        d.on_key(key(KeyCode::Enter));
+        // Three spaces' network steps, then a failure.
+        for i in 0..21 {
+            d.on_step(&DeleteStep {
+                step: "ipam",
+                removed: 1,
+                detail: format!("web-s{i}: host-local state"),
+            });
+        }
+        d.on_done(Err("delete realm \"web\" failed at step network of space \"s3\": iptables -X KUKE-EGR-00000000: busy; run the same command again to finish".into()));
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let theme = crate::tui::theme::Theme::new(true);
+        term.draw(|f| d.draw(f, f.area(), &theme)).unwrap();
+        let text: String = term
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(text.contains("earlier step(s)"), "{text}");
+        assert!(text.contains("web-s20"), "the latest step shows");
+        assert!(text.contains("r retry"), "the key line shows: {text}");
+        assert!(text.contains("✗ delete realm"), "{text}");
     }
 
     #[test]
