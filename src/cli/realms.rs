@@ -6,9 +6,9 @@ use crate::model::names::parse_label;
 use crate::model::units::{format_age, format_bytes};
 use crate::ops::create::CreateRequest;
 use crate::ops::daemon::{route, Kukeond, Route};
-use crate::ops::delete::{check_plan, plan_delete, DeleteOptions, DeletePlan};
+use crate::ops::delete::{plan_delete, DeleteOptions, DeletePlan};
 use crate::ops::realms::{describe_realm, list_realms, RealmList, RealmSummary, LIST_API_VERSION};
-use crate::ops::via_daemon::{create_realm_routed, delete_realm_routed};
+use crate::ops::via_daemon::{check_delete_routed, create_realm_routed, delete_realm_routed};
 use crate::ops::{Host, OpError, OpResult};
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
@@ -275,7 +275,7 @@ pub async fn delete(host: &Host, args: &DeleteArgs) -> OpResult<()> {
         println!("realm {:?} does not exist; nothing to delete", args.name);
         return Ok(());
     }
-    check_plan(&plan, &opts)?;
+    check_delete_routed(&route, &plan, &opts)?;
     if !args.yes {
         confirm(&plan)?;
     }

@@ -4,7 +4,7 @@
 
 use super::{now_rfc3339, Host, OpError, OpResult};
 use crate::model::cgroup_names::v2_controllers;
-use crate::model::names::{validate_kukeon_realm_name, validate_namespace, validate_realm_name};
+use crate::model::names::validate_namespace;
 use crate::model::realm::{is_unset_time, state};
 use crate::model::RealmDoc;
 use crate::runtime::Runtime;
@@ -72,11 +72,7 @@ struct Made {
 /// claimed by another realm. Returns the namespace. The CLI calls it before
 /// connecting, so bad input never waits on the daemon.
 pub fn check_request(host: &Host, req: &CreateRequest) -> OpResult<String> {
-    match host.store.layout() {
-        Layout::Docs => validate_realm_name(&req.name),
-        Layout::Kukeon => validate_kukeon_realm_name(&req.name),
-    }
-    .map_err(OpError::usage)?;
+    (host.store.new_name_rule())(&req.name).map_err(OpError::usage)?;
     if let Some(ns) = &req.namespace {
         validate_namespace(ns).map_err(OpError::usage)?;
     }

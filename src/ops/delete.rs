@@ -277,8 +277,17 @@ pub struct DeleteStep {
     pub detail: String,
 }
 
-/// Checks a plan against the options; an error here means nothing was touched.
+/// Checks a plan against the options for a direct delete; an error here
+/// means nothing was touched.
 pub fn check_plan(plan: &DeletePlan, opts: &DeleteOptions) -> OpResult<()> {
+    check_scope(plan, opts)?;
+    space_network::check_networks(plan, opts)
+}
+
+/// The checks that hold whoever tears the realm down: the system realm and a
+/// non-empty realm without `--cascade`. (Through kukeond the space networks
+/// are the daemon's to tear down, so missing local CNI tools do not matter.)
+pub fn check_scope(plan: &DeletePlan, opts: &DeleteOptions) -> OpResult<()> {
     if plan.system_realm && !opts.force {
         return Err(OpError::usage(format!(
             "realm {:?} is the system realm that runs the Kukeon daemon; refusing to delete it without --force",
@@ -292,7 +301,7 @@ pub fn check_plan(plan: &DeletePlan, opts: &DeleteOptions) -> OpResult<()> {
             plan.contents_summary()
         )));
     }
-    space_network::check_networks(plan, opts)
+    Ok(())
 }
 
 /// Tears the realm down in a safe order. Each step lists its objects again,

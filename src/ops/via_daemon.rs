@@ -8,7 +8,9 @@
 use super::create::{check_request, create_realm, CreateReport, CreateRequest, Outcome, Step};
 use super::credentials::{delete_credential, upsert_credential, CredentialChange};
 use super::daemon::{Kukeond, Route};
-use super::delete::{check_plan, execute_delete, DeleteOptions, DeletePlan, DeleteStep};
+use super::delete::{
+    check_plan, check_scope, execute_delete, DeleteOptions, DeletePlan, DeleteStep,
+};
 use super::{Host, OpError, OpResult};
 use crate::daemon::wire::{
     apply_yaml, ApiError, ApplyDocumentsArgs, ApplyDocumentsResult, CreateRealmResult,
@@ -184,7 +186,7 @@ pub async fn delete_realm_via(
     opts: &DeleteOptions,
     progress: &mut (dyn FnMut(&DeleteStep) + Send),
 ) -> OpResult<Vec<DeleteStep>> {
-    check_plan(plan, opts)?;
+    check_scope(plan, opts)?;
     let name = plan.realm.as_str();
     let what = format!("delete realm {name:?}");
     let args = DeleteRealmArgs {
@@ -390,6 +392,16 @@ pub async fn create_realm_routed(
     match route {
         Route::Daemon(d) => create_realm_via(d, host, req, progress).await,
         Route::Direct => create_realm(host, need_runtime(rt)?, req, progress).await,
+    }
+}
+
+/// The checks a delete must pass before anyone is asked to confirm it:
+/// through kukeond the daemon tears the space networks down, so only the
+/// direct path needs the local CNI plugins, ip and iptables.
+pub fn check_delete_routed(route: &Route, plan: &DeletePlan, opts: &DeleteOptions) -> OpResult<()> {
+    match route {
+        Route::Daemon(_) => check_scope(plan, opts),
+        Route::Direct => check_plan(plan, opts),
     }
 }
 

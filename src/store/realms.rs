@@ -253,6 +253,16 @@ impl RealmStore {
         }
     }
 
+    /// The rule a new realm's name must pass in this layout: Kukeon's layout
+    /// admits the folder names (`volumes`, ...) it reserves only inside a
+    /// realm or space.
+    pub fn new_name_rule(&self) -> fn(&str) -> Result<(), String> {
+        match self.layout {
+            Layout::Docs => crate::model::names::validate_realm_name,
+            Layout::Kukeon => crate::model::names::validate_kukeon_realm_name,
+        }
+    }
+
     /// The containerd namespace of a realm whose record names none.
     pub fn default_namespace(&self, realm: &str) -> String {
         match self.layout {

@@ -123,6 +123,8 @@ pub struct Options {
     pub no_color: bool,
     /// The layout's default namespace, `{name}` standing for the realm.
     pub namespace_template: String,
+    /// The layout's rule for a new realm's name (the create form checks it as one types).
+    pub name_rule: fn(&str) -> Result<(), String>,
 }
 
 impl Default for Options {
@@ -132,6 +134,7 @@ impl Default for Options {
             allow_system: false,
             no_color: false,
             namespace_template: super::popups::create::DEFAULT_TEMPLATE.into(),
+            name_rule: crate::model::names::validate_realm_name,
         }
     }
 }
@@ -414,6 +417,7 @@ impl App {
             KeyCode::Char('c') if !self.options.readonly => {
                 self.popup = Some(Popup::Create(CreateForm::new(
                     &self.options.namespace_template,
+                    self.options.name_rule,
                 )))
             }
             KeyCode::Char('d') if !self.options.readonly => return self.open_delete(),

@@ -43,6 +43,7 @@ pub async fn run(host: Host, options: ConsoleOptions) -> OpResult<()> {
             allow_system: options.allow_system,
             no_color,
             namespace_template: host.store.default_namespace("{name}"),
+            name_rule: host.store.new_name_rule(),
         },
         options.interval,
     );

@@ -38,11 +38,13 @@ pub struct CreateForm {
     pub steps: Vec<String>,
     /// The layout's default namespace with `{name}` for the realm name.
     namespace_template: String,
+    /// The layout's rule for the name (`RealmStore::new_name_rule`).
+    name_rule: fn(&str) -> Result<(), String>,
 }
 
 impl Default for CreateForm {
     fn default() -> Self {
-        Self::new(DEFAULT_TEMPLATE)
+        Self::new(DEFAULT_TEMPLATE, validate_realm_name)
     }
 }
 
@@ -50,9 +52,10 @@ impl Default for CreateForm {
 pub const DEFAULT_TEMPLATE: &str = "kukeon-{name}";
 
 impl CreateForm {
-    pub fn new(namespace_template: &str) -> Self {
+    pub fn new(namespace_template: &str, name_rule: fn(&str) -> Result<(), String>) -> Self {
         CreateForm {
             namespace_template: namespace_template.to_string(),
+            name_rule,
             name: TextInput::new(),
             namespace: TextInput::new(),
             labels: TextInput::new(),
@@ -73,7 +76,7 @@ impl CreateForm {
 
     /// The name's problem, if any (shown under the field as one types).
     pub fn name_error(&self) -> Option<String> {
-        validate_realm_name(&self.name.value()).err()
+        (self.name_rule)(&self.name.value()).err()
     }
 
     pub fn namespace_error(&self) -> Option<String> {
@@ -354,6 +357,23 @@ mod tests {
         form.on_key(key(KeyCode::BackTab));
         type_text(&mut form, "2");
         assert_eq!(form.namespace.value(), "kukeon-webx");
+    }
+
+    #[test]
+    fn the_form_checks_names_by_the_layouts_rule() {
+        let mut docs = CreateForm::default();
+        type_text(&mut docs, "volumes");
+        assert!(
+            docs.name_error().is_some(),
+            "reserved in the documented layout"
+        );
+        let mut kukeon = CreateForm::new(
+            "{name}.kukeon.io",
+            crate::model::names::validate_kukeon_realm_name,
+        );
+        type_text(&mut kukeon, "volumes");
+        assert_eq!(kukeon.name_error(), None, "a realm name in Kukeon's layout");
+        assert_eq!(kukeon.namespace.value(), "volumes.kukeon.io");
     }
 
     #[test]
