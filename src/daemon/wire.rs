@@ -61,32 +61,9 @@ pub struct RealmSpec {
     pub extra: Map<String, Value>,
 }
 
-/// `v1beta1.RegistryCredentials`. Debug is written by hand: it masks the password.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RegistryCredentials {
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub password: String,
-    #[serde(
-        rename = "serverAddress",
-        default,
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub server_address: String,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl std::fmt::Debug for RegistryCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryCredentials")
-            .field("username", &self.username)
-            .field("password", &crate::model::realm::MASK)
-            .field("server_address", &self.server_address)
-            .finish()
-    }
-}
+/// `v1beta1.RegistryCredentials` has the record's json tags, so the
+/// model's entry (password masked in Debug, unknown keys kept) serves both.
+pub use crate::model::RegistryCredential as RegistryCredentials;
 
 /// `kukeonv1.APIError`: the client shows `Message` verbatim, as kuke does.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -50,40 +50,16 @@ pub fn upsert_credential(
     username: &str,
     password: &str,
 ) -> OpResult<CredentialChange> {
-    validate_server(server).map_err(OpError::usage)?;
-    validate_username(username).map_err(OpError::usage)?;
-    if password.is_empty() {
-        return Err(OpError::usage(
-            "the password is empty; pipe it with --password-stdin or give --from-file with a non-empty file",
-        ));
-    }
+    check_new_credential(server, username, password)?;
     let by_server = host.store.layout() == crate::store::realms::Layout::Kukeon;
     modify_record(host, realm, |doc| {
-        let creds = &mut doc.spec.registry_credentials;
-        match creds
-            .iter_mut()
-            .find(|c| c.server() == server && (by_server || c.username == username))
-        {
-            Some(existing) => {
-                let change = if existing.username == username {
-                    CredentialChange::Updated
-                } else {
-                    CredentialChange::Replaced
-                };
-                existing.username = username.to_string();
-                existing.password = password.to_string();
-                Ok(change)
-            }
-            None => {
-                creds.push(RegistryCredential {
-                    username: username.into(),
-                    password: password.into(),
-                    server_address: Some(server.into()),
-                    extra: Default::default(),
-                });
-                Ok(CredentialChange::Added)
-            }
-        }
+        Ok(put_credential(
+            &mut doc.spec.registry_credentials,
+            server,
+            username,
+            password,
+            by_server,
+        ))
     })
 }
 
@@ -94,29 +70,92 @@ pub fn delete_credential(
     server: &str,
     username: Option<&str>,
 ) -> OpResult<usize> {
-    // Only emptiness is refused: this matches an existing entry exactly, and
-    // one written by another tool may hold characters a new one may not.
+    check_server_given(server)?;
+    modify_record(host, realm, |doc| {
+        take_credentials(&mut doc.spec.registry_credentials, realm, server, username)
+    })
+}
+
+/// What a new credential must be, whichever path writes it.
+pub(crate) fn check_new_credential(server: &str, username: &str, password: &str) -> OpResult<()> {
+    validate_server(server).map_err(OpError::usage)?;
+    validate_username(username).map_err(OpError::usage)?;
+    if password.is_empty() {
+        return Err(OpError::usage(
+            "the password is empty; pipe it with --password-stdin or give --from-file with a non-empty file",
+        ));
+    }
+    Ok(())
+}
+
+/// Only emptiness is refused: a delete matches an existing entry exactly,
+/// and one written by another tool may hold characters a new one may not.
+pub(crate) fn check_server_given(server: &str) -> OpResult<()> {
     if server.is_empty() {
         return Err(OpError::usage(
             "invalid --server: it is empty; give the server of the credential to remove",
         ));
     }
-    modify_record(host, realm, |doc| {
-        let creds = &mut doc.spec.registry_credentials;
-        let before = creds.len();
-        creds.retain(|c| !(c.server() == server && username.is_none_or(|u| c.username == u)));
-        let removed = before - creds.len();
-        if removed == 0 {
-            let who = username
-                .map(|u| format!(" and username {}", quote(u)))
-                .unwrap_or_default();
-            return Err(OpError::failed(format!(
-                "realm {realm:?} has no registry credential for server {}{who}; list them with `kuke-tui get registry-credentials {realm}`",
-                quote(server)
-            )));
+    Ok(())
+}
+
+/// Puts a credential into a realm's list: the entry with the same key (the
+/// server, and the username unless `by_server`) gets the new username and
+/// password, else one is appended.
+pub(crate) fn put_credential(
+    creds: &mut Vec<RegistryCredential>,
+    server: &str,
+    username: &str,
+    password: &str,
+    by_server: bool,
+) -> CredentialChange {
+    match creds
+        .iter_mut()
+        .find(|c| c.server() == server && (by_server || c.username == username))
+    {
+        Some(existing) => {
+            let change = if existing.username == username {
+                CredentialChange::Updated
+            } else {
+                CredentialChange::Replaced
+            };
+            existing.username = username.to_string();
+            existing.password = password.to_string();
+            change
         }
-        Ok(removed)
-    })
+        None => {
+            creds.push(RegistryCredential {
+                username: username.into(),
+                password: password.into(),
+                server_address: Some(server.into()),
+                extra: Default::default(),
+            });
+            CredentialChange::Added
+        }
+    }
+}
+
+/// Removes the entries for `server` (and `username`, when given) from a
+/// realm's list; none is an error that says how to list them.
+pub(crate) fn take_credentials(
+    creds: &mut Vec<RegistryCredential>,
+    realm: &str,
+    server: &str,
+    username: Option<&str>,
+) -> OpResult<usize> {
+    let before = creds.len();
+    creds.retain(|c| !(c.server() == server && username.is_none_or(|u| c.username == u)));
+    let removed = before - creds.len();
+    if removed == 0 {
+        let who = username
+            .map(|u| format!(" and username {}", quote(u)))
+            .unwrap_or_default();
+        return Err(OpError::failed(format!(
+            "realm {realm:?} has no registry credential for server {}{who}; list them with `kuke-tui get registry-credentials {realm}`",
+            quote(server)
+        )));
+    }
+    Ok(removed)
 }
 
 pub fn list_credentials(

@@ -6,7 +6,10 @@
 //! connection leaves nothing half-done here.
 
 use super::create::{check_request, create_realm, CreateReport, CreateRequest, Outcome, Step};
-use super::credentials::{delete_credential, upsert_credential, CredentialChange};
+use super::credentials::{
+    check_new_credential, check_server_given, delete_credential, put_credential, take_credentials,
+    upsert_credential, CredentialChange,
+};
 use super::daemon::{Kukeond, Route};
 use super::delete::{
     check_plan, check_scope, execute_delete, DeleteOptions, DeletePlan, DeleteStep,
@@ -15,9 +18,8 @@ use super::{Host, OpError, OpResult};
 use crate::daemon::wire::{
     apply_yaml, ApiError, ApplyDocumentsArgs, ApplyDocumentsResult, CreateRealmResult,
     DeleteRealmArgs, DeleteRealmResult, DocArgs, GetRealmResult, RealmDoc, RealmMetadata,
-    RealmSpec, RegistryCredentials, Reply,
+    RealmSpec, Reply,
 };
-use crate::model::names::{quote, validate_server, validate_username};
 use crate::runtime::Runtime;
 use std::time::Duration;
 
@@ -308,37 +310,17 @@ pub async fn upsert_credential_via(
     username: &str,
     password: &str,
 ) -> OpResult<CredentialChange> {
-    validate_server(server).map_err(OpError::usage)?;
-    validate_username(username).map_err(OpError::usage)?;
-    if password.is_empty() {
-        return Err(OpError::usage(
-            "the password is empty; pipe it with --password-stdin or give --from-file with a non-empty file",
-        ));
-    }
+    check_new_credential(server, username, password)?;
     let what = format!("the registry credential of realm {realm:?}");
     let mut doc = get_realm(d, realm, &what).await?;
-    let creds = &mut doc.spec.registry_credentials;
-    let change = match creds.iter_mut().find(|c| c.server_address == server) {
-        Some(entry) => {
-            let change = if entry.username == username {
-                CredentialChange::Updated
-            } else {
-                CredentialChange::Replaced
-            };
-            entry.username = username.into();
-            entry.password = password.into();
-            change
-        }
-        None => {
-            creds.push(RegistryCredentials {
-                username: username.into(),
-                password: password.into(),
-                server_address: server.into(),
-                extra: Default::default(),
-            });
-            CredentialChange::Added
-        }
-    };
+    // Kukeon keys an entry by its server alone.
+    let change = put_credential(
+        &mut doc.spec.registry_credentials,
+        server,
+        username,
+        password,
+        true,
+    );
     apply_realm(d, &doc, &what).await?;
     Ok(change)
 }
@@ -351,26 +333,10 @@ pub async fn delete_credential_via(
     server: &str,
     username: Option<&str>,
 ) -> OpResult<usize> {
-    if server.is_empty() {
-        return Err(OpError::usage(
-            "invalid --server: it is empty; give the server of the credential to remove",
-        ));
-    }
+    check_server_given(server)?;
     let what = format!("the registry credential of realm {realm:?}");
     let mut doc = get_realm(d, realm, &what).await?;
-    let creds = &mut doc.spec.registry_credentials;
-    let before = creds.len();
-    creds.retain(|c| !(c.server_address == server && username.is_none_or(|u| c.username == u)));
-    let removed = before - creds.len();
-    if removed == 0 {
-        let who = username
-            .map(|u| format!(" and username {}", quote(u)))
-            .unwrap_or_default();
-        return Err(OpError::failed(format!(
-            "realm {realm:?} has no registry credential for server {}{who}; list them with `kuke-tui get registry-credentials {realm}`",
-            quote(server)
-        )));
-    }
+    let removed = take_credentials(&mut doc.spec.registry_credentials, realm, server, username)?;
     apply_realm(d, &doc, &what).await?;
     Ok(removed)
 }
