@@ -104,7 +104,7 @@ fn applied_yaml(req: &Value) -> serde_yaml_ng::Value {
         .as_str()
         .expect("RawYAML is base64 text");
     assert_eq!(
-        kuke_tui::daemon::base64::decode(raw).unwrap(),
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw).unwrap(),
         text.as_bytes(),
         "RawYAML travels as Go's base64 of the YAML"
     );

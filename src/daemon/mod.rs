@@ -5,7 +5,6 @@
 //! use it.
 
 pub mod address;
-pub mod base64;
 pub mod rpc;
 pub mod wire;
 

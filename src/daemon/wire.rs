@@ -5,6 +5,8 @@
 //! (camelCase, `v1beta1.RealmDoc`). Fields a newer daemon adds are kept
 //! (`extra`), so a document read with GetRealm and applied back loses nothing.
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -113,7 +115,7 @@ impl Serialize for ApplyDocumentsArgs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("ApplyDocumentsArgs", 1)?;
-        st.serialize_field("RawYAML", &super::base64::encode(&self.raw_yaml))?;
+        st.serialize_field("RawYAML", &BASE64.encode(&self.raw_yaml))?;
         st.end()
     }
 }

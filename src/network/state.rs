@@ -7,6 +7,8 @@
 //! `<realm>-*` and its cache purge matches names that merely contain the
 //! network's, which reaches realm `beta-x`'s state when deleting `beta`.
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -88,7 +90,10 @@ pub fn cache_entries(cache_dir: &Path, network: &str) -> Vec<CacheEntry> {
                 container_id: doc["containerId"].as_str().unwrap_or_default().to_string(),
                 if_name: doc["ifName"].as_str().unwrap_or("eth0").to_string(),
                 result: doc.get("result").filter(|r| !r.is_null()).cloned(),
-                config: doc["config"].as_str().and_then(base64),
+                // Go's json writes a []byte as standard base64.
+                config: doc["config"]
+                    .as_str()
+                    .and_then(|text| BASE64.decode(text).ok()),
             })
         })
         .collect();
@@ -105,39 +110,8 @@ pub fn remove_file(path: &Path) -> Result<bool, String> {
     }
 }
 
-/// Standard base64 (Go's `[]byte` in JSON), padding optional.
-fn base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|&c| c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn decodes_base64() {
-        assert_eq!(super::base64("eyJhIjoxfQ==").unwrap(), b"{\"a\":1}");
-        assert_eq!(super::base64("YWJj").unwrap(), b"abc");
-        assert!(super::base64("a*b").is_none());
-    }
-
     use super::*;
 
     #[test]
