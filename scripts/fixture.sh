@@ -76,6 +76,7 @@ fixture_up() {
     fixture_dir=$(mktemp -d /tmp/kuke-tui-bench.XXXXXX)
     export KUKEON_RUN_PATH=$fixture_dir/run KUKEON_CONTAINERD_SOCKET=$fixture_dir/cd/containerd.sock
     export KUKEON_CGROUP_ROOT=/kuke-tui-bench-$$
+    export KUKEON_HOST=unix://$fixture_dir/kukeond.sock # no daemon, never the host's
     trap fixture_down EXIT
     s0=$(date +%s%N)
     scripts/containerd-private.sh start "$fixture_dir/cd" >/dev/null

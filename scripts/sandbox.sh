@@ -24,6 +24,8 @@ daemon=$sandbox/containerd
 export KUKEON_RUN_PATH=$sandbox/run
 export KUKEON_CONTAINERD_SOCKET=$daemon/containerd.sock
 export KUKEON_CGROUP_ROOT=/kuke-tui-sandbox
+# The sandbox has no kukeond: a private socket path, never the host's daemon.
+export KUKEON_HOST=unix://$sandbox/kukeond.sock
 realms=(web batch data)
 ctr_() { ctr --address "$KUKEON_CONTAINERD_SOCKET" "$@"; }
 
@@ -79,5 +81,5 @@ else
     fi
 fi
 if [ -n "${KUKE_TUI_SANDBOX_KEEP:-}" ]; then
-    echo "sandbox kept; use: export KUKEON_RUN_PATH=$KUKEON_RUN_PATH KUKEON_CONTAINERD_SOCKET=$KUKEON_CONTAINERD_SOCKET KUKEON_CGROUP_ROOT=$KUKEON_CGROUP_ROOT" >&2
+    echo "sandbox kept; use: export KUKEON_RUN_PATH=$KUKEON_RUN_PATH KUKEON_CONTAINERD_SOCKET=$KUKEON_CONTAINERD_SOCKET KUKEON_CGROUP_ROOT=$KUKEON_CGROUP_ROOT KUKEON_HOST=$KUKEON_HOST" >&2
 fi

@@ -464,6 +464,11 @@ fn direct_is_refused_while_the_daemon_answers_unless_forced() {
     );
     assert_eq!(peer.methods(), ["KukeonV1.Ping"]);
     assert!(!h.run_path.join("data/x1").exists());
+    // Kukeon's KUKEON_NO_DAEMON means --direct, and is refused the same way.
+    let mut by_env = cmd(&h, &["create", "realm", "x1"]);
+    by_env.env("KUKEON_NO_DAEMON", "true");
+    one_line_error(&run_cmd(by_env, None), 2, &["--direct", "reconcile"]);
+    assert!(!h.run_path.join("data/x1").exists());
     // With --force it acts directly: a real realm, and no CreateRealm sent.
     kuke_ok(&h, &["--direct", "create", "realm", "x1", "--force"]);
     assert!(h.run_path.join("data/x1/metadata.json").is_file());

@@ -71,7 +71,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KUKEON_HOST", default_value = crate::daemon::DEFAULT_HOST)]
     pub host: String,
     /// Change the host directly, not through kukeond (refused while it answers, unless --force)
-    #[arg(long, global = true, visible_alias = "no-daemon")]
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "no-daemon",
+        env = "KUKEON_NO_DAEMON"
+    )]
     pub direct: bool,
     #[command(flatten)]
     pub cni: network::CniArgs,
