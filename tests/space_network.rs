@@ -150,6 +150,22 @@ fn kuke(h: &Harness, ns: &Netns, cni: &Cni, prefix: &[&str], args: &[&str]) -> C
     c
 }
 
+/// `delete realm NAME --cascade --yes --grace 2s` plus `extra`: the busybox
+/// tasks ignore SIGTERM, so a short grace keeps each cascade quick.
+fn cascade<'a>(realm: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "delete",
+        "realm",
+        realm,
+        "--cascade",
+        "--yes",
+        "--grace",
+        "2s",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn kuke_ok(h: &Harness, ns: &Netns, cni: &Cni, args: &[&str]) -> String {
     ok_stdout(
         &run_cmd(kuke(h, ns, cni, &[], args), None),
@@ -592,20 +608,7 @@ fn cascade_tears_down_every_space_network_object() {
     }
 
     let started = Instant::now();
-    let out = kuke_ok(
-        &h,
-        &ns,
-        &cni,
-        &[
-            "delete",
-            "realm",
-            "net",
-            "--cascade",
-            "--yes",
-            "--grace",
-            "2s",
-        ],
-    );
+    let out = kuke_ok(&h, &ns, &cni, &cascade("net", &[]));
     let took = started.elapsed();
     eprintln!("FIGURE direct cascade with 2 space networks: {took:?}\n{out}");
     // Network steps come first, CNI DEL before the tasks are stopped.
@@ -708,19 +711,7 @@ fn missing_plugins_are_named_and_refused_without_force() {
     assert_eq!(leftovers(&ns, &cni, &seeded.spaces[0]).len(), 6);
 
     // --force: everything else goes; the DEL is skipped and said so.
-    let out = ok_stdout(
-        &run(&[
-            "delete",
-            "realm",
-            "bare",
-            "--cascade",
-            "--yes",
-            "--force",
-            "--grace",
-            "2s",
-        ]),
-        "forced cascade",
-    );
+    let out = ok_stdout(&run(&cascade("bare", &["--force"])), "forced cascade");
     assert!(out.contains("1 skipped"), "{out}");
     for s in &seeded.spaces {
         assert_eq!(
@@ -751,24 +742,7 @@ fn rerun_after_a_failed_teardown_finishes_it() {
         "-j",
         &s1.chain,
     ]);
-    let out = run_cmd(
-        kuke(
-            &h,
-            &ns,
-            &cni,
-            &[],
-            &[
-                "delete",
-                "realm",
-                "half",
-                "--cascade",
-                "--yes",
-                "--grace",
-                "2s",
-            ],
-        ),
-        None,
-    );
+    let out = run_cmd(kuke(&h, &ns, &cni, &[], &cascade("half", &[])), None);
     let err = common::one_line_error_of(
         "blocked cascade",
         &out,
@@ -796,20 +770,7 @@ fn rerun_after_a_failed_teardown_finishes_it() {
         "-j",
         &s1.chain,
     ]);
-    let out = kuke_ok(
-        &h,
-        &ns,
-        &cni,
-        &[
-            "delete",
-            "realm",
-            "half",
-            "--cascade",
-            "--yes",
-            "--grace",
-            "2s",
-        ],
-    );
+    let out = kuke_ok(&h, &ns, &cni, &cascade("half", &[]));
     assert!(out.contains("cni-del     removed 0"), "{out}");
     for s in &seeded.spaces {
         assert_eq!(
@@ -888,20 +849,7 @@ fn direct_cascade_timing_with_and_without_networks() {
     let cni = Cni::new(&h);
     seed(&h, &ns, &cni, "timed");
     let started = Instant::now();
-    let out = kuke_ok(
-        &h,
-        &ns,
-        &cni,
-        &[
-            "delete",
-            "realm",
-            "timed",
-            "--cascade",
-            "--yes",
-            "--grace",
-            "2s",
-        ],
-    );
+    let out = kuke_ok(&h, &ns, &cni, &cascade("timed", &[]));
     let with = started.elapsed();
     let network_lines = out
         .lines()
@@ -930,20 +878,7 @@ fn direct_cascade_timing_with_and_without_networks() {
         &["/bin/sleep", "3600"],
     );
     let started = Instant::now();
-    kuke_ok(
-        &h,
-        &ns,
-        &cni,
-        &[
-            "delete",
-            "realm",
-            "plain",
-            "--cascade",
-            "--yes",
-            "--grace",
-            "2s",
-        ],
-    );
+    kuke_ok(&h, &ns, &cni, &cascade("plain", &[]));
     let without = started.elapsed();
     eprintln!("FIGURE direct cascade, 1 task: with 2 space networks {with:?}, without {without:?}");
 }
