@@ -11,6 +11,7 @@
 
 mod containers;
 mod content;
+pub mod daemon_config;
 mod events;
 mod images;
 mod leases;
