@@ -297,6 +297,14 @@ impl Runtime {
         &self.socket
     }
 
+    /// The same connection with another per-call timeout (a cheap clone).
+    pub fn with_timeout(&self, timeout: Duration) -> Runtime {
+        Runtime {
+            timeout,
+            ..self.clone()
+        }
+    }
+
     /// The per-call timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
