@@ -701,9 +701,30 @@ async fn finish_task(
             }
         }
     }
-    ignore_not_found(patient(rt, |rt| async move { rt.delete_task(ns, id).await }).await)
-        .map_err(ctx)?;
+    match ignore_not_found(patient(rt, |rt| async move { rt.delete_task(ns, id).await }).await) {
+        Ok(_) => {}
+        // A delete that timed out may have finished on containerd's side
+        // anyway; the retry then finds the shim gone ("ttrpc: closed").
+        // What counts is that the task is gone.
+        Err(_) if task_gone(rt, ns, id).await => {}
+        Err(e) => return Err(ctx(e)),
+    }
     Ok(killed)
+}
+
+/// True when `id` no longer shows in the namespace's task list (looked at a
+/// few times over about a second: containerd drops a task just after its
+/// shim goes).
+async fn task_gone(rt: &Runtime, ns: &str, id: &str) -> bool {
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match patient(rt, |rt| async move { rt.list_tasks(ns).await }).await {
+            Ok(tasks) if tasks.iter().all(|t| t.container_id != id) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 async fn delete_container(rt: &Runtime, ns: &str, c: &ContainerInfo) -> Result<(), String> {
