@@ -359,7 +359,7 @@ mod tests {
             }),
             memory: None,
             io: Some(PsiAvg10 {
-                some_avg10: Some(3.14),
+                some_avg10: Some(3.12),
                 full_avg10: Some(2.9),
             }),
         };
