@@ -48,6 +48,7 @@ fn row(i: usize, tick: u64) -> RealmRow {
         pids_max: Some(Limit::Unlimited),
         io_read_bytes: Some(10 * MI),
         io_write_bytes: Some(2 * MI),
+        pressure: None,
     };
     let summary = RealmSummary {
         name: name.clone(),
@@ -86,6 +87,7 @@ fn row(i: usize, tick: u64) -> RealmRow {
         pids_max: usage.pids_max,
         io_read_bytes_per_sec: Some(0.0),
         io_write_bytes_per_sec: Some(512.0),
+        pressure: None,
     };
     RealmRow {
         summary,

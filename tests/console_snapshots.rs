@@ -188,6 +188,7 @@ fn summary(f: &Fixture, tick: usize) -> RealmSummary {
             pids_max: Some(Limit::Unlimited),
             io_read_bytes: Some(10 * MI),
             io_write_bytes: Some(2 * MI),
+            pressure: None,
         },
     };
     let (running, tasks, containers, images, spaces, creds) = f.counts;
@@ -239,6 +240,7 @@ fn row(f: &Fixture, tick: usize) -> RealmRow {
             pids_max: Some(Limit::Unlimited),
             io_read_bytes_per_sec: Some(0.0),
             io_write_bytes_per_sec: Some(512.0),
+            pressure: None,
         }
     });
     RealmRow { summary, rate }

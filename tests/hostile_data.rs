@@ -674,19 +674,72 @@ fn tag_hostile_images(h: &Harness, ns: &str) -> Vec<String> {
         long,
     ];
     let mut taken = Vec::new();
-    for r in candidates {
-        let out = h.ctr(&["-n", ns, "images", "tag", &h.image_ref, &r]);
-        if out.status.success() {
-            taken.push(r);
-        } else {
-            eprintln!(
-                "hostile: containerd refused image name {:?}: {}",
+    let results = name_images_via_api(h, ns, &candidates);
+    for (r, result) in candidates.into_iter().zip(results) {
+        match result {
+            Ok(()) => taken.push(r),
+            Err(e) => eprintln!(
+                "hostile: containerd refused image name {:?}: {e}",
                 r.chars().take(40).collect::<String>(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            ),
         }
     }
     taken
+}
+
+/// Creates image records named `names` pointing at the test image, through
+/// containerd's Images API as any client may. `ctr images tag` is not used:
+/// ctr 2.x refuses invalid references before asking the daemon, which still
+/// accepts them (so other tools can write them and we must show them inert).
+fn name_images_via_api(h: &Harness, ns: &str, names: &[String]) -> Vec<Result<(), String>> {
+    use containerd_client::services::v1::images_client::ImagesClient;
+    use containerd_client::services::v1::{CreateImageRequest, GetImageRequest, Image};
+    use containerd_client::with_namespace;
+    use tonic::Request;
+    const CALL: Duration = Duration::from_secs(10);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let channel = tokio::time::timeout(CALL, containerd_client::connect(&h.socket))
+            .await
+            .expect("connect timed out")
+            .expect("connect to the harness containerd");
+        let mut client = ImagesClient::new(channel);
+        let get = GetImageRequest {
+            name: h.image_ref.clone(),
+        };
+        let source = tokio::time::timeout(CALL, client.get(with_namespace!(get, ns)))
+            .await
+            .expect("get image timed out")
+            .expect("get the test image")
+            .into_inner()
+            .image
+            .expect("image record");
+        let mut out = Vec::new();
+        for name in names {
+            let image = Image {
+                name: name.clone(),
+                labels: Default::default(),
+                target: source.target.clone(),
+                created_at: None,
+                updated_at: None,
+            };
+            let req = CreateImageRequest {
+                image: Some(image),
+                source_date_epoch: None,
+            };
+            let r = match tokio::time::timeout(CALL, client.create(with_namespace!(req, ns))).await
+            {
+                Err(_) => Err(format!("no answer within {CALL:?}")),
+                Ok(Err(status)) => Err(status.message().to_string()),
+                Ok(Ok(_)) => Ok(()),
+            };
+            out.push(r);
+        }
+        out
+    })
 }
 
 #[test]

@@ -63,6 +63,70 @@ async fn cascade(
     steps
 }
 
+/// A cascade must not fail because containerd is slow: here every call gets
+/// a per-call timeout far below what deleting 8 tasks at once takes
+/// (`KUKE_TEST_SLOW_TIMEOUT_MS`, default 20 ms), as a busy or emulated host
+/// sees with the 5 s default. Teardown calls that time out are retried with
+/// a doubled timeout (src/ops/patient.rs), so the cascade still finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cascade_outlasts_a_slow_containerd() {
+    let h = Harness::start();
+    let host = host(&h, &h.cgroup_root);
+    let rt = host.runtime().await.unwrap();
+    let ns = &realm_with_image(&h, &host, &rt, "slow").await;
+    let ids: Vec<String> = (1..=8).map(|i| format!("slow{i}")).collect();
+    for id in &ids {
+        let group = format!("{}/slow/{id}", h.cgroup_root);
+        h.run_task(ns, id, &group, &["sleep", "3600"]);
+    }
+    let plan = plan_delete(&host, &rt, "slow").await.unwrap();
+
+    let tiny = Duration::from_millis(
+        std::env::var("KUKE_TEST_SLOW_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20),
+    );
+    let hurried = Host::new(HostSettings {
+        run_path: h.run_path.clone(),
+        containerd_socket: h.socket.clone(),
+        cgroup_root: Some(h.cgroup_root.clone()),
+        layout: None,
+        timeout: tiny,
+        network: Default::default(),
+    })
+    .unwrap();
+    let hurried_rt = hurried.runtime().await.unwrap();
+    let opts = DeleteOptions {
+        cascade: true,
+        force: false,
+        grace: Duration::ZERO,
+    };
+    let started = std::time::Instant::now();
+    let mut steps = Vec::new();
+    let result = execute_delete(&hurried, &hurried_rt, &plan, &opts, &mut |s| {
+        steps.push((s.step, s.removed))
+    })
+    .await;
+    let took = started.elapsed();
+    if let Err(e) = &result {
+        // Leave nothing behind for the harness to trip over.
+        let _ = execute_delete(
+            &host,
+            &rt,
+            &plan_delete(&host, &rt, "slow").await.unwrap(),
+            &opts,
+            &mut |_| {},
+        )
+        .await;
+        panic!("cascade with a {tiny:?} per-call timeout failed: {e}; steps: {steps:?}");
+    }
+    assert!(steps.contains(&("tasks", 8)), "{steps:?}");
+    assert!(!h.namespaces().contains(&ns.to_string()));
+    assert!(plan_delete(&host, &rt, "slow").await.unwrap().is_gone());
+    eprintln!("ops_api: cascade of 8 tasks with a {tiny:?} per-call timeout took {took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_round_trip() {
     let h = Harness::start();

@@ -6,6 +6,7 @@
 //! rather than assuming `/sys/fs/cgroup/<group>`.
 
 mod mounts;
+mod psi;
 mod signal;
 mod tree;
 mod usage;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use mounts::{CgroupMounts, CgroupVersion, V1Hierarchy};
+pub use psi::{parse_pressure, Pressure, PsiAvg10};
 pub use signal::{signal_in_cgroup, Signalled};
 pub use tree::{group_components, group_relpath, CreateReport};
 pub use usage::{

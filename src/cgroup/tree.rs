@@ -128,10 +128,29 @@ fn read_words(path: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Mode of every cgroup folder kuke-tui makes, whatever the umask: with a
+/// umask of 0 (seen in a VM's init) plain `mkdir` gave 0777, letting anyone
+/// create groups or write limits below a realm.
+const DIR_MODE: u32 = 0o755;
+
 /// `mkdir` that tells "made it" from "was there" (a concurrent creator wins the race fine).
+/// A made folder gets `DIR_MODE` exactly: created with it, and set again when
+/// a restrictive umask took bits away.
 fn mkdir(path: &Path) -> io::Result<bool> {
-    match fs::create_dir(path) {
-        Ok(()) => Ok(true),
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match fs::DirBuilder::new().mode(DIR_MODE).create(path) {
+        Ok(()) => {
+            let mode = fs::metadata(path)
+                .map_err(|e| at("stat", path, e))?
+                .permissions()
+                .mode()
+                & 0o7777;
+            if mode != DIR_MODE {
+                fs::set_permissions(path, fs::Permissions::from_mode(DIR_MODE))
+                    .map_err(|e| at("chmod", path, e))?;
+            }
+            Ok(true)
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(false),
         Err(e) => Err(at("mkdir", path, e)),
     }
@@ -212,9 +231,14 @@ pub fn create(mounts: &CgroupMounts, group: &str) -> io::Result<CreateReport> {
     let mut report = CreateReport::default();
     let result = match mounts.version {
         CgroupVersion::V2 => match &mounts.v2 {
+            // Controllers are enabled on every level down to the group
+            // itself, so Kukeon's tree below a realm
+            // (`<space>/<stack>/<cell>/<container>`) gets them too; a realm
+            // holds no processes, so its own subtree_control is writable.
             Some(m) => create_path(m, &comps, &mut report, &enable_subtree_controllers, &|_| {
                 Ok(())
-            }),
+            })
+            .map(|()| enable_subtree_controllers(&m.join(&rel))),
             None => Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 "no cgroup2 mount found",
@@ -548,5 +572,53 @@ mod tests {
         let sc = fs::read_to_string(tmp.path().join("cgroup.subtree_control")).unwrap();
         assert_eq!(sc, "+pids");
         assert!(exists(&m, "/k/a"));
+    }
+
+    /// Kukeon's tree on v2: `/kukeon/<realm>/<space>/<stack>/<cell>/<container>`.
+    /// Each level the kernel made holds `cgroup.controllers`; creating (or
+    /// repairing) a realm must enable the controllers on the root, on
+    /// `/kukeon` and on the realm itself, so the spaces below get them.
+    #[test]
+    fn fake_v2_delegates_down_to_the_realm() {
+        let tmp = TempDir::new().unwrap();
+        let m = CgroupMounts {
+            version: CgroupVersion::V2,
+            v2: Some(tmp.path().to_path_buf()),
+            v1: vec![],
+        };
+        let levels = ["", "kukeon", "kukeon/r", "kukeon/r/s", "kukeon/r/s/st"];
+        for l in levels {
+            let d = tmp.path().join(l);
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
+            fs::write(d.join("cgroup.subtree_control"), "").unwrap();
+        }
+        let r = create(&m, "/kukeon/r").unwrap();
+        assert_eq!(r.existed.len(), 2, "{r:?}");
+        assert_eq!(r.controllers, vec!["cpu", "io", "memory", "pids"]);
+        // A plain file keeps only the last `+ctrl` write.
+        for l in ["", "kukeon", "kukeon/r"] {
+            let sc = fs::read_to_string(tmp.path().join(l).join("cgroup.subtree_control")).unwrap();
+            assert_eq!(sc, "+pids", "subtree_control of {l:?}");
+        }
+        // Below the realm is Kukeon's (and runc's) to delegate.
+        let below = fs::read_to_string(tmp.path().join("kukeon/r/s/cgroup.subtree_control"));
+        assert_eq!(below.unwrap(), "");
+
+        // A fresh realm under the same tree: its parents get delegated too.
+        let r2 = create(&m, "/kukeon/r2").unwrap();
+        assert_eq!(r2.created, vec![tmp.path().join("kukeon/r2")]);
+    }
+
+    #[test]
+    fn made_folders_have_mode_0755() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = TempDir::new().unwrap();
+        let m = fake_v1(&tmp);
+        let r = create(&m, "/k/a").unwrap();
+        for d in &r.created {
+            let mode = fs::metadata(d).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, 0o755, "{}", d.display());
+        }
     }
 }

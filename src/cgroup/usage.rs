@@ -46,6 +46,9 @@ pub struct Usage {
     pub io_read_bytes: Option<u64>,
     /// v2 `io.stat` wbytes summed over devices; v1 blkio Write bytes.
     pub io_write_bytes: Option<u64>,
+    /// v2 only: `cpu.pressure`, `memory.pressure`, `io.pressure` (avg10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<super::psi::Pressure>,
 }
 
 impl Usage {
@@ -263,6 +266,11 @@ fn read_usage_with(mounts: &CgroupMounts, group: &str, src: &mut dyn Source) -> 
                 u.io_read_bytes = Some(r);
                 u.io_write_bytes = Some(w);
             }
+            u.pressure = super::psi::Pressure::of(
+                read_with(src, d, "cpu.pressure", super::psi::parse_pressure),
+                read_with(src, d, "memory.pressure", super::psi::parse_pressure),
+                read_with(src, d, "io.pressure", super::psi::parse_pressure),
+            );
         }
         CgroupVersion::V1 => {
             if let Some(h) = mounts.v1_with("cpuacct") {
@@ -499,6 +507,7 @@ impl Source for Cached<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::mounts::V1Hierarchy;
+    use super::super::psi::{Pressure, PsiAvg10};
     use super::*;
     use std::path::PathBuf;
     use tempfile::TempDir;
@@ -541,6 +550,24 @@ mod tests {
               253:1 rbytes=10 wbytes=20 rios=1 wios=1 dbytes=0 dios=0\n\
               7:3 wios=5 wbytes=3\n",
         );
+        // PSI; this cpu.pressure is from a kernel before 5.13 (no `full`).
+        write(
+            &d,
+            "cpu.pressure",
+            b"some avg10=12.50 avg60=3.00 avg300=1.00 total=999\n",
+        );
+        write(
+            &d,
+            "memory.pressure",
+            b"some avg10=0.40 avg60=0.10 avg300=0.00 total=77\n\
+              full avg10=0.20 avg60=0.05 avg300=0.00 total=33\n",
+        );
+        write(
+            &d,
+            "io.pressure",
+            b"some avg10=3.10 avg60=1.00 avg300=0.50 total=5\n\
+              full avg10=2.90 avg60=0.90 avg300=0.40 total=4\n",
+        );
         let u = read_usage(&v2(&tmp), "/kukeon/main");
         assert_eq!(
             u,
@@ -553,12 +580,31 @@ mod tests {
                 pids_max: Some(Limit::Value(100)),
                 io_read_bytes: Some(1010),
                 io_write_bytes: Some(2023),
+                pressure: Some(Pressure {
+                    cpu: Some(PsiAvg10 {
+                        some_avg10: Some(12.5),
+                        full_avg10: None
+                    }),
+                    memory: Some(PsiAvg10 {
+                        some_avg10: Some(0.4),
+                        full_avg10: Some(0.2)
+                    }),
+                    io: Some(PsiAvg10 {
+                        some_avg10: Some(3.1),
+                        full_avg10: Some(2.9)
+                    }),
+                }),
             }
         );
+        // The cached reader (the console's) reads them too.
+        let mut reader = CachedReader::new(64);
+        assert_eq!(reader.read_usage(&v2(&tmp), "/kukeon/main"), u);
         assert_eq!(u.working_set(), Some(104857600 - 4096));
         let json = serde_json::to_value(&u).unwrap();
         assert_eq!(json["memoryLimit"], 536870912);
         assert_eq!(json["ioReadBytes"], 1010);
+        assert_eq!(json["pressure"]["io"]["fullAvg10"], 2.9);
+        assert_eq!(json["pressure"]["cpu"]["someAvg10"], 12.5);
     }
 
     #[test]
@@ -734,9 +780,12 @@ mod tests {
                 pids_max: Some(Limit::Unlimited),
                 io_read_bytes: Some(4100),
                 io_write_bytes: Some(8200),
+                pressure: None,
             }
         );
         assert_eq!(u.working_set(), Some(1500000));
+        // v1 has no PSI files: the key is left out, not null.
+        assert!(serde_json::to_value(&u).unwrap().get("pressure").is_none());
     }
 
     #[test]

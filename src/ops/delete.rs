@@ -7,6 +7,7 @@ use super::{now_rfc3339, Host, OpError, OpResult, SYSTEM_REALMS};
 use crate::cgroup::{signal_in_cgroup, Signalled};
 use crate::model::names::validate_existing_realm_name;
 use crate::model::realm::state;
+use crate::ops::patient::patient;
 use crate::ops::realms::namespace_names;
 use crate::ops::space_network;
 use crate::runtime::{ContainerInfo, Runtime, RuntimeErrorKind, TaskInfo, TaskStatus};
@@ -440,7 +441,10 @@ async fn drain_namespace(
     // container is torn down on its own, TEARDOWN_CONCURRENCY at a time: its
     // task waited for (SIGKILL past the deadline) and deleted, then the
     // container and its snapshot.
-    let (tasks, containers) = tokio::try_join!(rt.list_tasks(ns), rt.list_containers(ns))?;
+    let (tasks, containers) = tokio::try_join!(
+        patient(rt, |rt| async move { rt.list_tasks(ns).await }),
+        patient(rt, |rt| async move { rt.list_containers(ns).await })
+    )?;
     let (task_count, container_count) = (tasks.len(), containers.len());
     // Each container with its task, then any task without a container.
     // Owned work items: closures over borrowed ones trip the compiler's
@@ -454,6 +458,13 @@ async fn drain_namespace(
         .map(|c| (tasks_by_id.remove(&c.id), Some(c)))
         .collect();
     work.extend(tasks_by_id.into_values().map(|t| (Some(t), None)));
+    // Up to TEARDOWN_CONCURRENCY calls are in flight at once and containerd
+    // (and its shims) serve them together, so each waits its share: the
+    // per-call budget scales with how many run side by side. On top of
+    // that, a call that still times out is retried (`patient`).
+    let side_by_side = work.len().clamp(1, TEARDOWN_CONCURRENCY) as u32;
+    let scaled = rt.with_timeout(rt.timeout().saturating_mul(side_by_side));
+    let rt = &scaled;
 
     let live: Vec<(TaskInfo, Option<String>)> = work
         .iter()
@@ -534,12 +545,20 @@ async fn drain_namespace(
         detail: format!("removed{companion}{held}"),
     });
 
-    let images = rt.list_images(ns).await?;
+    let images = patient(rt, |rt| async move { rt.list_images(ns).await }).await?;
     let count = images.len();
     for (i, image) in images.iter().enumerate() {
         // Synchronous garbage collection on the last one only.
-        ignore_not_found(rt.delete_image(ns, &image.name, i + 1 == count).await)
-            .map_err(|e| fail("images", format!("{}: {e}", image.name)))?;
+        let last = i + 1 == count;
+        let name = image.name.as_str();
+        ignore_not_found(
+            patient(
+                rt,
+                |rt| async move { rt.delete_image(ns, name, last).await },
+            )
+            .await,
+        )
+        .map_err(|e| fail("images", format!("{}: {e}", image.name)))?;
     }
     done(DeleteStep {
         step: "images",
@@ -547,9 +566,9 @@ async fn drain_namespace(
         detail: format!("deleted{companion}"),
     });
 
-    let leases = rt.list_leases(ns).await?;
+    let leases = patient(rt, |rt| async move { rt.list_leases(ns).await }).await?;
     for lease in &leases {
-        ignore_not_found(rt.delete_lease(ns, lease).await)
+        ignore_not_found(patient(rt, |rt| async move { rt.delete_lease(ns, lease).await }).await)
             .map_err(|e| fail("leases", format!("{lease}: {e}")))?;
     }
     done(DeleteStep {
@@ -558,10 +577,13 @@ async fn drain_namespace(
         detail: format!("deleted{companion}"),
     });
 
-    let content = rt.list_content(ns).await?;
+    let content = patient(rt, |rt| async move { rt.list_content(ns).await }).await?;
     for blob in &content {
-        ignore_not_found(rt.delete_content(ns, &blob.digest).await)
-            .map_err(|e| fail("content", format!("{}: {e}", blob.digest)))?;
+        let digest = blob.digest.as_str();
+        ignore_not_found(
+            patient(rt, |rt| async move { rt.delete_content(ns, digest).await }).await,
+        )
+        .map_err(|e| fail("content", format!("{}: {e}", blob.digest)))?;
     }
     done(DeleteStep {
         step: "content",
@@ -580,8 +602,7 @@ async fn drain_namespace(
         });
     }
 
-    let deleted = rt
-        .delete_namespace(ns)
+    let deleted = patient(rt, |rt| async move { rt.delete_namespace(ns).await })
         .await
         .map_err(|e| fail("namespace", e.to_string()))?;
     done(DeleteStep {
@@ -630,14 +651,21 @@ async fn signal_task(
     let id = task.container_id.as_str();
     let ctx = |e: crate::runtime::RuntimeError| format!("task {id}: {e}");
     if matches!(task.status, TaskStatus::Paused | TaskStatus::Pausing) {
-        ignore_not_found(rt.resume_task(ns, id).await.map(|_| true)).map_err(ctx)?;
+        let resumed = patient(rt, |rt| async move { rt.resume_task(ns, id).await }).await;
+        ignore_not_found(resumed.map(|_| true)).map_err(ctx)?;
     }
     if let Some(path) = cgroups_path {
         if signal_in_cgroup(task.pid, path, libc::SIGTERM) != Signalled::Unverified {
             return Ok(());
         }
     }
-    ignore_exited(rt.kill_task(ns, id, SIGTERM, false).await).map_err(ctx)
+    ignore_exited(
+        patient(rt, |rt| async move {
+            rt.kill_task(ns, id, SIGTERM, false).await
+        })
+        .await,
+    )
+    .map_err(ctx)
 }
 
 /// Waits for a task signalled by `signal_task` until `deadline`, SIGKILLs
@@ -655,7 +683,14 @@ async fn finish_task(
         let left = deadline.saturating_duration_since(Instant::now());
         if rt.wait_task(ns, id, left).await.map_err(ctx)?.is_none() {
             killed = true;
-            ignore_exited(rt.kill_task(ns, id, SIGKILL, true).await).map_err(ctx)?;
+            ignore_exited(
+                patient(
+                    rt,
+                    |rt| async move { rt.kill_task(ns, id, SIGKILL, true).await },
+                )
+                .await,
+            )
+            .map_err(ctx)?;
             if rt
                 .wait_task(ns, id, Duration::from_secs(10))
                 .await
@@ -666,18 +701,44 @@ async fn finish_task(
             }
         }
     }
-    ignore_not_found(rt.delete_task(ns, id).await).map_err(ctx)?;
+    match ignore_not_found(patient(rt, |rt| async move { rt.delete_task(ns, id).await }).await) {
+        Ok(_) => {}
+        // A delete that timed out may have finished on containerd's side
+        // anyway; the retry then finds the shim gone ("ttrpc: closed").
+        // What counts is that the task is gone.
+        Err(_) if task_gone(rt, ns, id).await => {}
+        Err(e) => return Err(ctx(e)),
+    }
     Ok(killed)
 }
 
+/// True when `id` no longer shows in the namespace's task list (looked at a
+/// few times over about a second: containerd drops a task just after its
+/// shim goes).
+async fn task_gone(rt: &Runtime, ns: &str, id: &str) -> bool {
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match patient(rt, |rt| async move { rt.list_tasks(ns).await }).await {
+            Ok(tasks) if tasks.iter().all(|t| t.container_id != id) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 async fn delete_container(rt: &Runtime, ns: &str, c: &ContainerInfo) -> Result<(), String> {
-    rt.delete_container(ns, &c.id)
+    let id = c.id.as_str();
+    patient(rt, |rt| async move { rt.delete_container(ns, id).await })
         .await
         .map_err(|e| format!("container {}: {e}", c.id))?;
     if !c.snapshot_key.is_empty() && !c.snapshotter.is_empty() {
+        let (snapshotter, key) = (c.snapshotter.as_str(), c.snapshot_key.as_str());
         ignore_not_found(
-            rt.remove_snapshot(ns, &c.snapshotter, &c.snapshot_key)
-                .await,
+            patient(rt, |rt| async move {
+                rt.remove_snapshot(ns, snapshotter, key).await
+            })
+            .await,
         )
         .map_err(|e| format!("snapshot {}: {e}", c.snapshot_key))?;
     }
@@ -718,8 +779,8 @@ async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<(usize, Vec<String>)
     let mut refused = Vec::new();
     for snapshotter in rt.snapshotters().await.map_err(|e| e.to_string())? {
         loop {
-            let snaps = rt
-                .list_snapshots(ns, &snapshotter)
+            let sn = snapshotter.as_str();
+            let snaps = patient(rt, |rt| async move { rt.list_snapshots(ns, sn).await })
                 .await
                 .map_err(|e| e.to_string())?;
             let parents: HashSet<&str> = snaps.iter().filter_map(|s| s.parent.as_deref()).collect();
@@ -735,7 +796,13 @@ async fn remove_snapshots(rt: &Runtime, ns: &str) -> Result<(usize, Vec<String>)
             let mut progress = false;
             let mut round_refused = Vec::new();
             for leaf in leaves {
-                match ignore_not_found(rt.remove_snapshot(ns, &snapshotter, &leaf.key).await) {
+                let key = leaf.key.as_str();
+                let removal = patient(
+                    rt,
+                    |rt| async move { rt.remove_snapshot(ns, sn, key).await },
+                )
+                .await;
+                match ignore_not_found(removal) {
                     Ok(_) => {
                         removed += 1;
                         progress = true;
@@ -765,7 +832,9 @@ async fn sweep_stale_snapshots(rt: &Runtime, ns: &str, stale: usize) -> Result<u
     if present == 0 {
         return Ok(collected);
     }
-    rt.collect_garbage(ns).await.map_err(|e| e.to_string())?;
+    patient(rt, |rt| async move { rt.collect_garbage(ns).await })
+        .await
+        .map_err(|e| e.to_string())?;
     let (_, refused) = remove_snapshots(rt, ns).await?;
     let left = count_snapshots(rt, ns).await?;
     if left > 0 {

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod daemon;
 pub mod delete;
 pub mod error;
+mod patient;
 pub mod realms;
 pub mod space_network;
 pub mod usage;

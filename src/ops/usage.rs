@@ -91,6 +91,9 @@ pub struct RealmRate {
     pub pids_max: Option<Limit>,
     pub io_read_bytes_per_sec: Option<f64>,
     pub io_write_bytes_per_sec: Option<f64>,
+    /// cgroup v2 only: PSI avg10 of cpu, memory and io (absent on v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<crate::cgroup::Pressure>,
 }
 
 pub struct UsageSampler {
@@ -226,6 +229,7 @@ fn rate(
             .map(f64::round),
         io_write_bytes_per_sec: per_sec(prev.and_then(|u| u.io_write_bytes), usage.io_write_bytes)
             .map(f64::round),
+        pressure: usage.pressure,
     }
 }
 
@@ -329,5 +333,30 @@ mod tests {
             1.0,
         );
         assert_eq!(r.cpu_percent_of_core, None);
+    }
+
+    /// `top -o json` shows a v2 realm's pressure as read, and nothing on v1.
+    #[test]
+    fn pressure_is_passed_through_on_v2_only() {
+        use crate::cgroup::{Pressure, PsiAvg10};
+        let target = UsageTarget {
+            realm: "r".into(),
+            group: "/k/r".into(),
+        };
+        let psi = PsiAvg10 {
+            some_avg10: Some(4.5),
+            full_avg10: Some(1.25),
+        };
+        let usage = Usage {
+            pressure: Pressure::of(Some(psi), None, Some(psi)),
+            ..Usage::default()
+        };
+        let r = rate(&target, true, None, Instant::now(), &usage, 1.0);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["pressure"]["cpu"]["someAvg10"], 4.5);
+        assert_eq!(json["pressure"]["io"]["fullAvg10"], 1.25);
+        assert!(json["pressure"]["memory"].is_null());
+        let v1 = rate(&target, true, None, Instant::now(), &Usage::default(), 1.0);
+        assert!(serde_json::to_value(&v1).unwrap().get("pressure").is_none());
     }
 }

@@ -11,6 +11,7 @@
 
 mod containers;
 mod content;
+pub mod daemon_config;
 mod events;
 mod images;
 mod leases;
@@ -294,6 +295,14 @@ impl Runtime {
     /// The socket this handle talks to (for messages and status lines).
     pub fn socket(&self) -> &Path {
         &self.socket
+    }
+
+    /// The same connection with another per-call timeout (a cheap clone).
+    pub fn with_timeout(&self, timeout: Duration) -> Runtime {
+        Runtime {
+            timeout,
+            ..self.clone()
+        }
     }
 
     /// The per-call timeout.

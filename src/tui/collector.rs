@@ -9,6 +9,7 @@
 //! change, a mutation, a reconnect) or every `REMOTE_EVERY` as a safety net,
 //! which keeps an idle console nearly free.
 
+use super::follow_up::FollowUps;
 use super::snapshot::{Connection, DetailData, Message, RealmRow, Request, Snapshot};
 use crate::ops::credentials::{list_credentials, CredentialChange};
 use crate::ops::daemon::{probe, route, DaemonStatus, Route};
@@ -67,8 +68,8 @@ enum Background {
     /// The answer to a liveness probe.
     Probe(Result<(), String>),
     /// containerd reported something in this namespace (None: in any, or
-    /// the stream broke): re-read soon.
-    Event(Option<String>),
+    /// the stream broke): re-read soon. The topic decides on follow-ups.
+    Event(Option<String>, String),
     /// kukeond's answer to Ping.
     Daemon(DaemonStatus),
 }
@@ -181,18 +182,29 @@ impl Collector {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pending_event = false;
+        let mut follow_ups = FollowUps::default();
         loop {
             let debounce =
                 tokio::time::sleep(EVENT_DEBOUNCE.saturating_sub(self.last_collect.elapsed()));
+            let follow_up_at = follow_ups.next_due();
+            let follow_up = tokio::time::sleep_until(
+                follow_up_at.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std),
+            );
             tokio::select! {
                 _ = ticker.tick() => self.tick().await,
                 Some(done) = background.recv() => match done {
-                    Background::Event(namespace) => {
+                    Background::Event(namespace, topic) => {
                         self.heard_from = Instant::now();
                         pending_event = true;
                         match namespace {
-                            Some(ns) => _ = self.changed.insert(ns),
-                            None => self.full_read = true,
+                            Some(ns) => {
+                                follow_ups.on_event(&ns, &topic, Instant::now());
+                                self.changed.insert(ns);
+                            }
+                            None => {
+                                follow_ups.clear();
+                                self.full_read = true;
+                            }
                         }
                     }
                     Background::Probe(result) => self.on_probe(result).await,
@@ -207,6 +219,14 @@ impl Collector {
                         self.on_remote(result).await
                     }
                 },
+                // Deletes containerd may not announce (see follow_up.rs).
+                _ = follow_up, if follow_up_at.is_some() => {
+                    let due = follow_ups.take_due(Instant::now());
+                    if !due.is_empty() {
+                        self.changed.extend(due);
+                        pending_event = true;
+                    }
+                }
                 _ = debounce, if pending_event => {
                     pending_event = false;
                     self.remote_read = None;
@@ -416,12 +436,15 @@ impl Collector {
             futures::pin_mut!(stream);
             while let Some(Ok(event)) = stream.next().await {
                 let namespace = Some(event.namespace).filter(|ns| !ns.is_empty());
-                if events.send(Background::Event(namespace)).is_err() {
+                if events
+                    .send(Background::Event(namespace, event.topic))
+                    .is_err()
+                {
                     return;
                 }
             }
             // The stream broke: the daemon may be gone. A re-read tells.
-            let _ = events.send(Background::Event(None));
+            let _ = events.send(Background::Event(None, String::new()));
         }));
     }
 

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod collector;
+mod follow_up;
 pub mod history;
 pub mod keys;
 pub mod popups;

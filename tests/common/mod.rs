@@ -731,11 +731,12 @@ fn temp_base() -> PathBuf {
 fn config_toml(dir: &Path, socket: &Path) -> String {
     let d = dir.display();
     let s = socket.display();
+    let disabled = kuke_tui::runtime::daemon_config::disabled_plugins_line();
     format!(
         r#"version = 2
 root = "{d}/root"
 state = "{d}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+{disabled}
 
 [grpc]
   address = "{s}"

@@ -15,8 +15,12 @@ use ratatui::Frame;
 use std::time::Duration;
 
 pub fn draw(frame: &mut Frame, app: &App, realm: &str, tab: Tab, area: Rect, theme: &Theme) {
+    // cgroup v2 realms get one more line: their pressure (PSI).
+    let has_psi = app
+        .realm(realm)
+        .is_some_and(|r| r.summary.usage.pressure.is_some());
     let [top, tabs_area, body] = Layout::vertical([
-        Constraint::Length(8),
+        Constraint::Length(if has_psi { 9 } else { 8 }),
         Constraint::Length(1),
         Constraint::Min(3),
     ])
@@ -214,7 +218,7 @@ fn draw_meta(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Them
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::raw("state      "),
             // Recorded by whoever wrote the record: show it inert.
@@ -242,7 +246,26 @@ fn draw_meta(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Them
         )),
         Line::from(format!("labels     {}", inert(&labels))),
     ];
+    if let Some(p) = &s.usage.pressure {
+        lines.push(Line::from(pressure_text(p)));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `psi some/full  cpu 12.5/-  mem 0.4/0.2  io 3.1/2.9`: avg10 in percent.
+fn pressure_text(p: &crate::cgroup::Pressure) -> String {
+    let pair = |r: Option<crate::cgroup::PsiAvg10>| {
+        let v = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
+        r.map_or("-".to_string(), |r| {
+            format!("{}/{}", v(r.some_avg10), v(r.full_avg10))
+        })
+    };
+    format!(
+        "psi some/full  cpu {}  mem {}  io {}",
+        pair(p.cpu),
+        pair(p.memory),
+        pair(p.io)
+    )
 }
 
 fn draw_charts(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Theme) {
@@ -320,4 +343,29 @@ fn draw_charts(frame: &mut Frame, app: &App, realm: &str, area: Rect, theme: &Th
             .style(theme.memory()),
         mem_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::{Pressure, PsiAvg10};
+
+    #[test]
+    fn pressure_line() {
+        let p = Pressure {
+            cpu: Some(PsiAvg10 {
+                some_avg10: Some(12.5),
+                full_avg10: None,
+            }),
+            memory: None,
+            io: Some(PsiAvg10 {
+                some_avg10: Some(3.12),
+                full_avg10: Some(2.9),
+            }),
+        };
+        assert_eq!(
+            pressure_text(&p),
+            "psi some/full  cpu 12.5/-  mem -  io 3.1/2.9"
+        );
+    }
 }
