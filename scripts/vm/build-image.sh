@@ -27,7 +27,10 @@ esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 project=$(cd "$here/../.." && pwd)
 mirror=${KUKE_VM_MIRROR:-http://deb.debian.org/debian}
-out=${KUKE_VM_DIR:-$project/target/vm}/$suite
+vmdir=${KUKE_VM_DIR:-$project/target/vm}
+out=$vmdir/$suite
+# Downloaded .debs, reused by the next build (re-downloadable, so safe to drop).
+debs=$vmdir/debs/$suite
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 [ "$(id -u)" -eq 0 ] || { echo "vm/build-image: must run as root (debootstrap)" >&2; exit 1; }
@@ -36,7 +39,7 @@ for c in debootstrap mkfs.ext4 sha256sum; do
 done
 [ -f "$keyring" ] || { echo "vm/build-image: $keyring not found (run scripts/vm/setup.sh as root)" >&2; exit 1; }
 
-key=$( { sha256sum <"${BASH_SOURCE[0]}"; echo "$suite $mirror"; } | sha256sum | cut -d' ' -f1)
+key=$( { cat "${BASH_SOURCE[0]}" "$here/make-initrd.sh" | sha256sum; echo "$suite $mirror"; } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$key" ] &&
     [ -s "$out/rootfs.img" ] && [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ]; then
     echo "vm/build-image: $suite image is current"
@@ -49,9 +52,11 @@ fi
 # libc6-dev (the test image is built in the guest by scripts/build-test-image.sh),
 # golang-go (tests/common/kukeond.rs builds the peer), tmux, script(1)
 # (bsdutils), strace, CNI plugins, ip, iptables, unshare/nsenter, mount, kill.
-# The kernel + initramfs-tools make the guest bootable; kmod loads 9p.
+# The kernel makes the guest bootable with the initrd generator its package
+# names first (dracut on sid, initramfs-tools on trixie: naming one here
+# conflicts with the other); kmod loads 9p.
 packages=(
-    linux-image-amd64 initramfs-tools kmod
+    linux-image-amd64 kmod
     containerd runc busybox-static
     gcc libc6-dev golang-go
     tmux bsdutils strace procps util-linux mount
@@ -59,8 +64,9 @@ packages=(
     coreutils tar
 )
 
-mkdir -p "$(dirname "$out")"
-work=$(mktemp -d "$(dirname "$out")/.build-$suite.XXXXXX")
+mkdir -p "$vmdir" "$debs"
+vmdir=$(realpath "$vmdir") debs=$(realpath "$debs") out=$vmdir/$suite
+work=$(mktemp -d "$vmdir/.build-$suite.XXXXXX")
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 tree=$work/tree
@@ -69,13 +75,16 @@ started=$(date +%s)
 
 step() { echo "vm/build-image: $* ($(($(date +%s) - started)) s)"; }
 fail() {
-    echo "vm/build-image: $1 failed; last lines of the log:" >&2
+    # Keep the log (and debootstrap's own) where the next look will find it.
+    cat "$tree/debootstrap/debootstrap.log" >>"$log" 2>/dev/null || true
+    cp "$log" "$vmdir/build-$suite.failed.log"
+    echo "vm/build-image: $1 failed; last lines of $vmdir/build-$suite.failed.log:" >&2
     tail -n 40 "$log" >&2
     exit 1
 }
 
 step "debootstrap $suite from $mirror"
-debootstrap --variant=minbase --keyring="$keyring" \
+debootstrap --variant=minbase --keyring="$keyring" --cache-dir="$debs" \
     --include="$(IFS=,; echo "${packages[*]}")" \
     "$suite" "$tree" "$mirror" >>"$log" 2>&1 || fail debootstrap
 
@@ -136,13 +145,15 @@ printf '127.0.0.1 localhost kuke-vm\n::1 localhost\n' >"$tree/etc/hosts"
 # No stale package cache in the image.
 rm -f "$tree"/var/cache/apt/archives/*.deb "$tree"/var/cache/apt/*.bin
 
-step "copying the kernel and initrd"
+step "copying the kernel, making a small initrd"
 vmlinuz=$(ls "$tree"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-initrd=$(ls "$tree"/boot/initrd.img-* 2>/dev/null | sort -V | tail -n 1)
-[ -n "$vmlinuz" ] && [ -n "$initrd" ] || { echo "no kernel or initrd in $tree/boot" >>"$log"; fail "copying the kernel"; }
+[ -n "$vmlinuz" ] || { echo "no kernel in $tree/boot" >>"$log"; fail "copying the kernel"; }
 cp "$vmlinuz" "$work/vmlinuz"
-cp "$initrd" "$work/initrd.img"
-echo "kernel: $(basename "$vmlinuz")" >>"$log"
+kver=${vmlinuz##*/vmlinuz-}
+echo "kernel: $kver" >>"$log"
+# Our own small initrd: the distribution's (dracut runs systemd on sid) takes
+# ~35 s longer to boot under TCG.
+"$here/make-initrd.sh" "$tree" "$kver" "$work/initrd.img" >>"$log" 2>&1 || fail "making the initrd"
 
 step "making the ext4 image"
 # The tree's size plus room for the tests' containerd roots and temp dirs
