@@ -99,6 +99,11 @@ export HOME=/root TERM=xterm-256color LANG=C.UTF-8
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# devtmpfs lacks the links udev would make; bash's <(...) needs /dev/fd.
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -112,6 +117,7 @@ for a in $(cat /proc/cmdline); do
     case "$a" in
         kuke.share=*) share=${a#kuke.share=} ;;
         kuke.script=*) script=${a#kuke.script=} ;;
+        kuke.umask=*) umask "${a#kuke.umask=}" ;;
     esac
 done
 echo "kuke-init: up $(cut -d' ' -f1 /proc/uptime) s, kernel $(uname -r), umask $(umask)"

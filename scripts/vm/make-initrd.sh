@@ -61,7 +61,8 @@ while [ ! -b /dev/vda ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if ! mount -t ext4 -o rw /dev/vda /root; then
     echo "initrd: cannot mount /dev/vda"; sleep 1; poweroff -f
 fi
-umount /dev /proc
+umount /proc
+mount --move /dev /root/dev || umount /dev
 exec switch_root /root "$init"
 RDINIT
 chmod 755 "$rd/init"

@@ -18,7 +18,8 @@
 # console log is printed. The qemu process is killed by its pid on timeout.
 #
 # Environment: variables named KUKE_TUI_* are passed to the tests in the guest.
-# KUKE_VM_ACCEL=kvm|tcg overrides the accelerator detection.
+# KUKE_VM_ACCEL=kvm|tcg overrides the accelerator detection; KUKE_VM_UMASK
+# (default 0000) is the umask the tests run with.
 set -euo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -134,7 +135,11 @@ esac
 console=$results/console.log
 cmdline="root=/dev/vda rw console=ttyS0 panic=-1 init=/sbin/kuke-init"
 cmdline+=" cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
-cmdline+=" kuke.share=$project kuke.script=$results/job.sh"
+# umask 0 by default (what a guest booted without systemd had): code that
+# relies on the umask for a folder's mode shows it here.
+umask_=${KUKE_VM_UMASK:-0000}
+[[ $umask_ =~ ^0?[0-7]{3}$ ]] || { echo "vm/run: KUKE_VM_UMASK must be an octal umask like 0022" >&2; exit 2; }
+cmdline+=" kuke.share=$project kuke.script=$results/job.sh kuke.umask=$umask_"
 
 qpid=
 cleanup() {
