@@ -185,9 +185,11 @@ fi
 
 # The table: suite, result, counts, seconds, first error line.
 first_error() {
-    # The line after the first panic, else the first error-looking line.
-    awk '/panicked at/ { getline m; print m; found = 1; exit }
-         END { }' "$1" | head -n 1 | cut -c1-160
+    # From the first panic's message: its line naming an error, else its first line.
+    awk '/panicked at/ && !seen { seen = 1; n = 6; next }
+         n > 0 { n--; if (first == "") first = $0; if ($0 ~ /error/) { print; exit } }
+         n == 0 && first != "" { print first; exit }
+         END { if (first != "") print first }' "$1" | head -n 1 | cut -c1-200
 }
 fail=0
 printf '%-22s %-8s %7s %7s %8s  %s\n' SUITE RESULT PASSED FAILED SECONDS "FIRST ERROR"
@@ -207,13 +209,14 @@ for b in "${bins[@]}"; do
     err=
     case "$rc" in
         0) result=pass ;;
-        124 | 137) result=timeout; err="no result within ${suite_timeout}s" ;;
+        124 | 137) result=timeout; err="(no result within ${suite_timeout}s) " ;;
         *) result=fail ;;
     esac
     if [ "$rc" != 0 ]; then
         fail=1
-        [ -n "$err" ] || err=$(first_error "$log")
-        [ -n "$err" ] || err=$(grep -m1 -iE 'error|failed' "$log" | cut -c1-160 || true)
+        first=$(first_error "$log")
+        [ -n "$first" ] || first=$(grep -m1 -iE 'error|failed' "$log" | cut -c1-200 || true)
+        err+=$first
     fi
     printf '%-22s %-8s %7s %7s %8s  %s\n' "$name" "$result" "$passed" "$failed" "$secs" "$err"
 done
