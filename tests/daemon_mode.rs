@@ -27,10 +27,8 @@ const SECRET: &str = "s3cret-Pa55-daemon";
 /// `kuke-tui <args>` at the harness, the layout detected from the instance
 /// file and the cgroup root taken from it.
 fn cmd(h: &Harness, args: &[&str]) -> Command {
-    let mut c = h.kuke();
-    c.env_remove("KUKEON_CGROUP_ROOT")
-        .env_remove("KUKEON_LAYOUT")
-        .args(args);
+    let mut c = h.kuke_instance_root();
+    c.args(args);
     c
 }
 

@@ -45,10 +45,8 @@ const MAIN_GENERATION: i64 = 3;
 /// `kuke-tui <args>` at the harness, the layout detected and the cgroup root
 /// taken from the instance file.
 fn cmd(h: &Harness, args: &[&str]) -> Command {
-    let mut c = h.kuke();
-    c.env_remove("KUKEON_CGROUP_ROOT")
-        .env_remove("KUKEON_LAYOUT")
-        .args(args);
+    let mut c = h.kuke_instance_root();
+    c.args(args);
     c
 }
 

@@ -345,6 +345,25 @@ impl Harness {
         self.kuke_via(&[])
     }
 
+    /// The binary under test with the cgroup root taken from Kukeon's
+    /// instance file, as on a real Kukeon host. When the run path has no
+    /// instance file naming a root below this harness's, the harness's root
+    /// stays set: kuke-tui's default `/kukeon` is the host's, never a test's.
+    pub fn kuke_instance_root(&self) -> Command {
+        let mut c = self.kuke();
+        c.env_remove("KUKEON_LAYOUT");
+        let instance = std::fs::read_to_string(self.run_path.join(".kukeon-instance.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+        let root = instance
+            .as_ref()
+            .and_then(|v| v["cgroupRoot"].as_str().map(str::to_string));
+        if root.is_some_and(|r| r.starts_with(&self.cgroup_root)) {
+            c.env_remove("KUKEON_CGROUP_ROOT");
+        }
+        c
+    }
+
     /// The binary under test run through `prefix` (e.g. `setpriv ...`,
     /// `strace ...`; none when empty), pointed at this harness.
     pub fn kuke_via(&self, prefix: &[&str]) -> Command {
