@@ -91,13 +91,14 @@ pub async fn create_realm_via(
     let mut doc = realm_ref(name, req.namespace.as_deref().unwrap_or(""));
     doc.metadata.labels = req.labels.clone();
     let what = format!("create realm {name:?}");
-    let reply: Reply<CreateRealmResult> = d
-        .call("KukeonV1.CreateRealm", &DocArgs { doc }, d.timeout, &what)
-        .await?;
-    if let Some(err) = reply.err {
-        return Err(api_error(&what, err));
-    }
-    let r = reply.result.unwrap_or_default();
+    let r: CreateRealmResult = request(
+        d,
+        "KukeonV1.CreateRealm",
+        &DocArgs { doc },
+        d.timeout,
+        &what,
+    )
+    .await?;
     let outcome = |pre: bool, created: bool, post: bool| match (
         created,
         pre || r.metadata_exists_pre,
@@ -197,12 +198,7 @@ pub async fn delete_realm_via(
         cascade: opts.cascade,
     };
     let bound = delete_bound(d.timeout, opts.grace, plan);
-    let reply: Reply<DeleteRealmResult> =
-        d.call("KukeonV1.DeleteRealm", &args, bound, &what).await?;
-    if let Some(err) = reply.err {
-        return Err(api_error(&what, err));
-    }
-    let r = reply.result.unwrap_or_default();
+    let r: DeleteRealmResult = request(d, "KukeonV1.DeleteRealm", &args, bound, &what).await?;
     let listed = if r.deleted.is_empty() {
         "nothing listed".to_string()
     } else {
@@ -236,28 +232,40 @@ pub async fn delete_realm_via(
     Ok(steps)
 }
 
+/// One kukeonv1 call whose reply carries `Result` and `Err`: an APIError
+/// becomes the one-line error, an absent result its default (Go's zero).
+async fn request<A: serde::Serialize, T: serde::de::DeserializeOwned + Default>(
+    d: &Kukeond,
+    method: &str,
+    args: &A,
+    bound: Duration,
+    what: &str,
+) -> OpResult<T> {
+    let reply: Reply<T> = d.call(method, args, bound, what).await?;
+    match reply.err {
+        Some(err) => Err(api_error(what, err)),
+        None => Ok(reply.result.unwrap_or_default()),
+    }
+}
+
 /// GetRealm; a realm the daemon does not know is an error.
 async fn get_realm(d: &Kukeond, realm: &str, what: &str) -> OpResult<RealmDoc> {
-    let reply: Reply<GetRealmResult> = d
-        .call(
-            "KukeonV1.GetRealm",
-            &DocArgs {
-                doc: RealmDoc {
-                    metadata: RealmMetadata {
-                        name: realm.into(),
-                        ..Default::default()
-                    },
+    let r: GetRealmResult = request(
+        d,
+        "KukeonV1.GetRealm",
+        &DocArgs {
+            doc: RealmDoc {
+                metadata: RealmMetadata {
+                    name: realm.into(),
                     ..Default::default()
                 },
+                ..Default::default()
             },
-            d.timeout,
-            what,
-        )
-        .await?;
-    if let Some(err) = reply.err {
-        return Err(api_error(what, err));
-    }
-    let r = reply.result.unwrap_or_default();
+        },
+        d.timeout,
+        what,
+    )
+    .await?;
     if !r.metadata_exists {
         return Err(OpError::failed(format!(
             "realm {realm:?} not found by kukeond; list realms with `kuke-tui get realms`"
@@ -270,18 +278,14 @@ async fn get_realm(d: &Kukeond, realm: &str, what: &str) -> OpResult<RealmDoc> {
 /// registry-credential` does; a resource the daemon failed is an error.
 async fn apply_realm(d: &Kukeond, doc: &RealmDoc, what: &str) -> OpResult<()> {
     let raw_yaml = apply_yaml(doc).map_err(OpError::failed)?;
-    let reply: Reply<ApplyDocumentsResult> = d
-        .call(
-            "KukeonV1.ApplyDocuments",
-            &ApplyDocumentsArgs { raw_yaml },
-            d.timeout,
-            what,
-        )
-        .await?;
-    if let Some(err) = reply.err {
-        return Err(api_error(what, err));
-    }
-    let r = reply.result.unwrap_or_default();
+    let r: ApplyDocumentsResult = request(
+        d,
+        "KukeonV1.ApplyDocuments",
+        &ApplyDocumentsArgs { raw_yaml },
+        d.timeout,
+        what,
+    )
+    .await?;
     if let Some(failed) = r
         .resources
         .iter()
